@@ -1,0 +1,1 @@
+"""The Atrium hub: hears every device over MQTT, keeps what they say, serves the API."""

@@ -1,0 +1,192 @@
+"""The ``atrium`` command: run the hub, the simulated building, the demo, and contract tools."""
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from hub.errors import ConfigError
+from hub.settings import Settings
+
+app = typer.Typer(
+    name="atrium",
+    help="Atrium: the office's visitors, rooms, devices and facilities on one hub.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+devices_app = typer.Typer(help="The device contract: topics and payload schemas.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+
+console = Console(stderr=True)
+
+BuildingOption = Annotated[
+    Path | None, typer.Option("--building", help="Building file (TOML); default: the sample building")
+]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="SQLAlchemy URL; default sqlite:///var/atrium.db")
+]
+MqttOption = Annotated[
+    str | None,
+    typer.Option("--mqtt-url", help="Broker URL mqtt[s]://user:pass@host:port; default: embedded broker"),
+]
+
+
+def settings_with(**overrides: Any) -> Settings:
+    """Settings from the environment, with the options given on the command line taking precedence."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    return Settings(**given)
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
+    )
+
+
+def fail(error: Exception) -> typer.Exit:
+    """Print one clear sentence and give the exit code for bad configuration."""
+    console.print(f"[bold red]atrium:[/] {error}")
+    return typer.Exit(code=2)
+
+
+@app.command()
+def hub(
+    building: BuildingOption = None,
+    database_url: DatabaseOption = None,
+    mqtt_url: MqttOption = None,
+    host: Annotated[str | None, typer.Option(help="API address")] = None,
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+    api: Annotated[bool, typer.Option(help="Serve the HTTP API too")] = True,
+) -> None:
+    """Run the hub: ingest every device's messages into the database and serve the API."""
+    from hub.runtime import Hub
+
+    settings = settings_with(
+        building=building, database_url=database_url, mqtt_url=mqtt_url, api_host=host, api_port=port
+    )
+    setup_logging(settings.log_level)
+    try:
+        running = Hub(settings)
+        running.start()
+    except ConfigError as error:
+        raise fail(error) from None
+    try:
+        if api:
+            _serve_api(settings, running, duration=None)
+        else:
+            _wait_for_signal()
+    finally:
+        running.stop()
+
+
+@app.command()
+def demo(
+    duration: Annotated[float | None, typer.Option(help="Stop by itself after this many seconds")] = None,
+    building: BuildingOption = None,
+    database_url: DatabaseOption = None,
+    port: Annotated[int | None, typer.Option(help="API port")] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between a device's readings")] = 5.0,
+) -> None:
+    """Run everything on this machine: embedded broker, hub, API and the simulated building."""
+    from rich.panel import Panel
+
+    from hub.runtime import Hub
+
+    settings = settings_with(building=building, database_url=database_url, api_port=port)
+    setup_logging(settings.log_level)
+    try:
+        running = Hub(settings)
+        running.start()
+    except ConfigError as error:
+        raise fail(error) from None
+    assert running.endpoint is not None
+    fleet = _start_fleet(running, interval)
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    console.print(
+        Panel.fit(
+            f"[bold]Atrium demo[/] for site [cyan]{running.building.site.name}[/]\n"
+            f"broker    {running.endpoint.url} ({'embedded' if running.broker else 'external'})\n"
+            f"database  {running.database.engine.url.render_as_string() if running.database else '?'}\n"
+            f"API       {api_url}  (docs: {api_url}/docs)\n"
+            f"devices   {running.building.device_count()} simulated, reporting every {interval:g}s\n"
+            + (f"stops after {duration:g}s" if duration else "Ctrl-C stops everything"),
+            title="running",
+        )
+    )
+    try:
+        _serve_api(settings, running, duration=duration)
+    finally:
+        fleet.stop()
+        running.stop()
+        _print_summary(running)
+
+
+def _start_fleet(running: "Any", interval: float) -> Any:
+    from firmware_sim.fleet import Fleet, FleetThread
+
+    fleet = Fleet(running.building, running.endpoint, interval_s=interval)
+    thread = FleetThread(fleet)
+    thread.start()
+    return thread
+
+
+def _print_summary(running: Any) -> None:
+    from hub.runtime import Database
+    from hub.store.registry import ingest_totals
+
+    database = Database.open(running.settings.database_url)
+    try:
+        with database.sessions() as session:
+            totals = ingest_totals(session)
+        console.print(
+            f"stored {totals['stored']} messages, {totals['rejected']} rejected, {totals['duplicates']} duplicates"
+        )
+    finally:
+        database.close()
+
+
+def _serve_api(settings: Settings, running: Any, *, duration: float | None) -> None:
+    import uvicorn
+
+    from hub.api.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings, hub=running),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    if duration is not None:
+        timer = threading.Timer(duration, lambda: setattr(server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    server.run()
+    if not server.started:
+        raise fail(ConfigError(f"the API could not listen on {settings.api_host}:{settings.api_port}"))
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@devices_app.command("schema")
+def devices_schema(
+    out: Annotated[Path, typer.Option(help="Folder to write <channel>.schema.json files into")] = Path("schema"),
+) -> None:
+    """Write the JSON Schema of every device payload, for firmware authors."""
+    from devices.schema import write_schemas
+
+    for path in write_schemas(out):
+        typer.echo(path)

@@ -1,0 +1,1 @@
+"""MQTT transport: the hub's broker connection and the embedded broker."""

@@ -1,0 +1,160 @@
+"""The hub's broker connection: persistent session, QoS 1, acknowledged only after commit.
+
+paho runs its network loop on its own thread and reconnects by itself. Each delivered message is
+tagged with the connection it came on: an acknowledgement is sent only on that same connection,
+since after a reconnect the broker redelivers whatever was not acknowledged (and the store ignores
+the repeat).
+"""
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from devices.topics import OFFLINE, ONLINE, hub_availability_topic, subscriptions
+from devices.transport import BrokerEndpoint, MqttProtocol
+from hub.errors import ConfigError
+from hub.services.ingest import RawMessage
+
+log = logging.getLogger(__name__)
+
+RECEIVE_MAXIMUM = 2000
+"""How many unacknowledged messages an MQTT 5 broker may have in flight to the hub."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A message from the broker, with what is needed to acknowledge it later."""
+
+    raw: RawMessage
+    mid: int
+    qos: int
+    connection: int
+
+
+class HubConnection:
+    """Receives device messages into ``inbox`` and acknowledges them when told."""
+
+    def __init__(
+        self,
+        endpoint: BrokerEndpoint,
+        *,
+        site_id: str,
+        client_id: str,
+        inbox: "queue.Queue[Delivery]",
+        keepalive: int = 30,
+        session_expiry_s: int = 86_400,
+        shared_group: str | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.site_id = site_id
+        self.inbox = inbox
+        self.keepalive = keepalive
+        self.session_expiry_s = session_expiry_s
+        self.shared_group = shared_group
+        self._connection = 0
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=protocol,
+            clean_session=None if protocol == paho.MQTTv5 else False,
+            manual_ack=True,
+            reconnect_on_failure=True,
+        )
+        self._client.max_queued_messages_set(0)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        if endpoint.username:
+            self._client.username_pw_set(endpoint.username, endpoint.password)
+        if endpoint.tls:
+            self._client.tls_set()
+        self._client.will_set(hub_availability_topic(site_id), OFFLINE, qos=1, retain=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    @property
+    def connected(self) -> bool:
+        """Whether the hub is connected to the broker now."""
+        return self._connected.is_set()
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Connect and start the network thread; raises ConfigError when the broker cannot be reached."""
+        properties = None
+        if self.endpoint.protocol is MqttProtocol.V5:
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = self.session_expiry_s
+            properties.ReceiveMaximum = RECEIVE_MAXIMUM
+        try:
+            self._client.connect(
+                self.endpoint.host,
+                self.endpoint.port,
+                keepalive=self.keepalive,
+                clean_start=False,
+                properties=properties,
+            )
+        except OSError as error:
+            raise ConfigError(
+                f"cannot reach the MQTT broker at {self.endpoint.url}: {error.strerror or error}"
+            ) from None
+        self._client.loop_start()
+        if not self._connected.wait(timeout):
+            self._client.loop_stop()
+            raise ConfigError(f"the MQTT broker at {self.endpoint.url} did not accept the hub's connection")
+
+    def stop(self) -> None:
+        """Announce the hub offline, disconnect cleanly and stop the network thread."""
+        if self._connected.is_set():
+            self._client.publish(hub_availability_topic(self.site_id), OFFLINE, qos=1, retain=True).wait_for_publish(5)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def ack(self, delivery: Delivery) -> None:
+        """Acknowledge a committed message, if the connection it came on is still the current one."""
+        if delivery.qos == 0:
+            return
+        with self._lock:
+            if delivery.connection != self._connection or not self._connected.is_set():
+                return
+            self._client.ack(delivery.mid, delivery.qos)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Publish from the hub (commands, displays); paho queues it while disconnected."""
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    def _on_connect(
+        self, client: paho.Client, _userdata: Any, flags: paho.ConnectFlags, reason: ReasonCode, _props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.error("the broker at %s refused the hub: %s", self.endpoint.url, reason)
+            return
+        with self._lock:
+            self._connection += 1
+        if not flags.session_present:
+            client.subscribe([(topic, 1) for topic in subscriptions(self.site_id, self.shared_group)])
+        client.publish(hub_availability_topic(self.site_id), ONLINE, qos=1, retain=True)
+        log.info("connected to %s (session %s)", self.endpoint.url, "resumed" if flags.session_present else "new")
+        self._connected.set()
+
+    def _on_disconnect(
+        self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+    ) -> None:
+        self._connected.clear()
+        if reason.is_failure:
+            log.warning("lost the broker at %s (%s); reconnecting", self.endpoint.url, reason)
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage) -> None:
+        topic = message._topic.decode("utf-8", errors="replace")  # brokers forward only UTF-8, but be sure
+        raw = RawMessage(topic=topic, payload=bytes(message.payload), received_at=datetime.now(UTC))
+        self.inbox.put(Delivery(raw=raw, mid=message.mid, qos=message.qos, connection=self._connection))

@@ -1,0 +1,140 @@
+"""Wires the hub together: building file, database, broker (embedded or external), ingest pipeline."""
+
+import logging
+import queue
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from devices.site import Building, SiteConfigError, load_building, synthetic_building
+from devices.transport import BrokerEndpoint, BrokerUrlError
+from hub.errors import ConfigError
+from hub.mqtt.connection import Delivery, HubConnection
+from hub.mqtt.embedded_broker import EmbeddedBroker
+from hub.pipeline import IngestPipeline
+from hub.services.ingest import Registry
+from hub.settings import Settings
+from hub.store.building_sync import sync_building
+from hub.store.db import create_engine, migrate, session_factory
+from hub.store.journal import load_registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Database:
+    """An engine with migrations applied and its session factory."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @classmethod
+    def open(cls, url: str) -> "Database":
+        """Connect and migrate; raises ConfigError with one sentence when that fails."""
+        engine = create_engine(url)
+        migrate(engine)
+        return cls(engine, session_factory(engine))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+SYNTHETIC_PREFIX = "synthetic:"
+
+
+def load_site(settings: Settings) -> Building:
+    """The building file (or ``synthetic:N``, a generated fleet site), or a ConfigError saying what is wrong."""
+    source = str(settings.building)
+    try:
+        if source.startswith(SYNTHETIC_PREFIX):
+            count = source.removeprefix(SYNTHETIC_PREFIX)
+            if not count.isdigit():
+                raise SiteConfigError(f"{source!r}: give the number of devices, as in synthetic:5000")
+            return synthetic_building(int(count))
+        return load_building(settings.building)
+    except SiteConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
+class Hub:
+    """The running hub: start() brings everything up in order, stop() takes it down in reverse."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.building = load_site(settings)
+        self.database: Database | None = None
+        self.broker: EmbeddedBroker | None = None
+        self.endpoint: BrokerEndpoint | None = None
+        self.connection: HubConnection | None = None
+        self.pipeline: IngestPipeline | None = None
+        self._registry: Registry | None = None
+
+    @property
+    def site_id(self) -> str:
+        return self.building.site.id
+
+    def start(self) -> None:
+        """Open the database, sync the building, reach (or start) the broker, start ingesting."""
+        self.database = Database.open(self.settings.database_url)
+        with self.database.sessions.begin() as session:
+            sync_building(session, self.building)
+        self.reload_registry()
+        self.endpoint = self._broker_endpoint()
+        inbox: queue.Queue[Delivery] = queue.Queue()
+        self.connection = HubConnection(
+            self.endpoint,
+            site_id=self.site_id,
+            client_id=self.settings.client_id or f"atrium-hub-{self.site_id}",
+            inbox=inbox,
+            keepalive=self.settings.keepalive_s,
+            session_expiry_s=self.settings.session_expiry_s,
+            shared_group=self.settings.shared_group,
+        )
+        self.pipeline = IngestPipeline(
+            inbox=inbox,
+            sessions=self.database.sessions,
+            registry=self.registry,
+            acknowledge=self.connection.ack,
+            batch_size=self.settings.batch_size,
+            batch_wait_s=self.settings.batch_wait_ms / 1000,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            dead_letter_limit=self.settings.dead_letter_limit,
+        )
+        self.pipeline.start()
+        self.connection.start()
+        log.info("hub for site %r ingesting from %s into %s", self.site_id, self.endpoint.url, self._db_label())
+
+    def stop(self) -> None:
+        """Stop taking messages, commit and acknowledge what was received, then let go of everything."""
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if self.connection is not None:
+            self.connection.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        if self.database is not None:
+            self.database.close()
+
+    def registry(self) -> Registry:
+        """The current device registry (reloaded when the building changes)."""
+        assert self._registry is not None, "the hub is not started"
+        return self._registry
+
+    def reload_registry(self) -> None:
+        assert self.database is not None
+        with self.database.sessions() as session:
+            self._registry = load_registry(session, self.site_id)
+
+    def _broker_endpoint(self) -> BrokerEndpoint:
+        if self.settings.mqtt_url:
+            try:
+                return BrokerEndpoint.from_url(self.settings.mqtt_url)
+            except BrokerUrlError as error:
+                raise ConfigError(str(error)) from None
+        self.broker = EmbeddedBroker(port=self.settings.embedded_mqtt_port)
+        return self.broker.start()
+
+    def _db_label(self) -> str:
+        assert self.database is not None
+        return self.database.engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,1 @@
+"""Domain logic of the hub: plain functions and classes, no network and no web framework."""

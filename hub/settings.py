@@ -1,0 +1,44 @@
+"""Hub settings from ``ATRIUM_*`` environment variables; read through :func:`get_settings`, never at import."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from devices.codec import MAX_PAYLOAD_BYTES
+from devices.site import SAMPLE_BUILDING
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; defaults run a whole site on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="ATRIUM_", extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///var/atrium.db", description="SQLAlchemy URL; SQLite file by default, or PostgreSQL"
+    )
+    mqtt_url: str | None = Field(
+        default=None, description="mqtt[s]://user:pass@host:port; unset starts the embedded broker"
+    )
+    embedded_mqtt_port: int = Field(default=1883, description="Port for the embedded broker (next free if taken)")
+    building: Path = Field(
+        default=SAMPLE_BUILDING, description="The building file (TOML), or synthetic:N for a generated fleet site"
+    )
+    api_host: str = Field(default="127.0.0.1", description="Where the HTTP API listens")
+    api_port: int = Field(default=8000, description="HTTP API port")
+    client_id: str | None = Field(default=None, description="Hub's MQTT client id (default atrium-hub-<site>)")
+    shared_group: str | None = Field(default=None, description="MQTT v5 shared-subscription group for workers")
+    keepalive_s: int = Field(default=30, ge=5, le=3600, description="MQTT keepalive")
+    session_expiry_s: int = Field(default=86_400, ge=0, description="MQTT v5 session expiry")
+    batch_size: int = Field(default=500, ge=1, le=10_000, description="Most messages committed in one batch")
+    batch_wait_ms: int = Field(default=50, ge=0, le=5000, description="Longest wait to fill a batch")
+    max_payload_bytes: int = Field(default=MAX_PAYLOAD_BYTES, ge=256, description="Larger payloads are rejected")
+    dead_letter_limit: int = Field(default=10_000, ge=100, description="Rejected messages kept for inspection")
+    log_level: str = Field(default="INFO", description="Python log level")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

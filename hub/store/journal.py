@@ -1,0 +1,138 @@
+"""Writes an ingest batch in one transaction: messages once each, registry updates, dead letters, counters."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from devices.kinds import DeviceKind
+from hub.services.ingest import DUPLICATES, STORED, BatchPlan, Registry
+from hub.store.models import Device, DeviceMessage, IngestCounter, RejectedMessage
+
+DEAD_LETTER_PAYLOAD_BYTES = 4096
+"""How much of a refused payload is kept for inspection."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a committed batch did."""
+
+    stored: int
+    duplicates: int
+    rejected: int
+
+
+def write_batch(session: Session, plan: BatchPlan, *, dead_letter_limit: int) -> BatchResult:
+    """Apply ``plan`` inside the caller's transaction; the caller commits, then acknowledges."""
+    stored = _insert_messages(session, plan)
+    duplicates = len(plan.rows) - stored + plan.in_batch_duplicates
+    _update_devices(session, plan)
+    if plan.rejects:
+        _keep_dead_letters(session, plan, dead_letter_limit)
+    counters = plan.counters.copy()
+    counters[STORED] += stored
+    counters[DUPLICATES] += duplicates
+    _add_to_counters(session, {name: n for name, n in counters.items() if n})
+    return BatchResult(stored=stored, duplicates=duplicates, rejected=len(plan.rejects))
+
+
+def _insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.Insert
+    if dialect == "postgresql":
+        return postgresql.Insert
+    raise NotImplementedError(f"Atrium stores into SQLite or PostgreSQL, not {dialect}")
+
+
+def _insert_messages(session: Session, plan: BatchPlan) -> int:
+    """Insert rows, skipping (device, seq) pairs already stored; returns how many were new."""
+    if not plan.rows:
+        return 0
+    insert = _insert(session)
+    statement = (
+        insert(DeviceMessage)
+        .values(
+            [
+                {
+                    "device_id": row.device_id,
+                    "seq": row.seq,
+                    "channel": row.channel,
+                    "device_ts": row.device_ts,
+                    "received_at": row.received_at,
+                    "data": row.data,
+                }
+                for row in plan.rows
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["device_id", "seq"])
+        .returning(DeviceMessage.id)
+    )
+    return len(session.execute(statement).all())
+
+
+def _update_devices(session: Session, plan: BatchPlan) -> None:
+    for device_id, update in plan.devices.items():
+        values: dict[str, object] = {
+            "last_seen": update.last_seen,
+            "first_seen": sa.func.coalesce(Device.first_seen, update.last_seen),
+        }
+        if update.max_seq is not None:
+            values["last_seq"] = sa.case(
+                (sa.or_(Device.last_seq.is_(None), Device.last_seq < update.max_seq), update.max_seq),
+                else_=Device.last_seq,
+            )
+        if update.online is not None:
+            values["online"] = update.online
+            values["availability_changed_at"] = update.availability_changed_at
+        if update.state is not None:
+            values["firmware"] = update.state.firmware
+            values["report_interval_s"] = update.state.report_interval_s
+        session.execute(sa.update(Device).where(Device.id == device_id).values(values))
+
+
+def _keep_dead_letters(session: Session, plan: BatchPlan, limit: int) -> None:
+    session.execute(
+        sa.insert(RejectedMessage),
+        [
+            {
+                "received_at": rejected.raw.received_at,
+                "topic": rejected.raw.topic[:255],
+                "reason": rejected.reason.value,
+                "detail": rejected.detail[:500],
+                "payload": rejected.raw.payload[:DEAD_LETTER_PAYLOAD_BYTES],
+                "payload_size": len(rejected.raw.payload),
+            }
+            for rejected in plan.rejects
+        ],
+    )
+    oldest_kept = (
+        sa.select(RejectedMessage.id).order_by(RejectedMessage.id.desc()).offset(limit - 1).limit(1).scalar_subquery()
+    )
+    session.execute(sa.delete(RejectedMessage).where(RejectedMessage.id < oldest_kept))
+
+
+def _add_to_counters(session: Session, increments: Mapping[str, int]) -> None:
+    if not increments:
+        return
+    insert = _insert(session)
+    statement = insert(IngestCounter).values([{"name": name, "count": n} for name, n in sorted(increments.items())])
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["name"], set_={"count": IngestCounter.count + statement.excluded.count}
+        )
+    )
+
+
+def read_counters(session: Session) -> dict[str, int]:
+    """All ingest counters by name."""
+    return {name: count for name, count in session.execute(sa.select(IngestCounter.name, IngestCounter.count))}
+
+
+def load_registry(session: Session, site_id: str) -> Registry:
+    """The device kinds the ingest judges messages against: devices of the current building only."""
+    rows = session.execute(sa.select(Device.id, Device.kind).where(Device.in_building))
+    kinds = {device_id: DeviceKind(kind) for device_id, kind in rows}
+    return Registry(site_id=site_id, kinds=kinds)

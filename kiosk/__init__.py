@@ -1,0 +1,1 @@
+"""Reception kiosk (Textual): visitor check-in by QR invitation or walk-in."""

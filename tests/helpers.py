@@ -1,0 +1,76 @@
+"""Small helpers shared by tests: bounded waiting, a plain MQTT publisher, payload builders."""
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices.codec import encode
+from devices.kinds import DeviceKind
+from devices.payloads import EnvironmentTelemetry, OccupancyTelemetry
+from devices.transport import BrokerEndpoint, MqttProtocol
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll until ``predicate()`` is truthy and return it; fail the test with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+class Publisher:
+    """A plain paho client that publishes whatever a test gives it, as any device or attacker could."""
+
+    def __init__(self, endpoint: BrokerEndpoint, client_id: str = "test-publisher") -> None:
+        protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+        self.client.connect(endpoint.host, endpoint.port)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def environment_payload(device_id: str, seq: int, co2: float = 600.0) -> bytes:
+    """A valid environment reading."""
+    return encode(
+        EnvironmentTelemetry(
+            v=1,
+            device_id=device_id,
+            seq=seq,
+            ts=datetime.now(UTC),
+            kind=DeviceKind.ENVIRONMENT,
+            temperature_c=21.5,
+            humidity_pct=40.0,
+            co2_ppm=co2,
+        )
+    )
+
+
+def occupancy_payload(device_id: str, seq: int, people: int = 2) -> bytes:
+    """A valid occupancy reading."""
+    return encode(
+        OccupancyTelemetry(
+            v=1,
+            device_id=device_id,
+            seq=seq,
+            ts=datetime.now(UTC),
+            kind=DeviceKind.OCCUPANCY,
+            presence=people > 0,
+            people=people,
+        )
+    )
