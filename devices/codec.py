@@ -86,9 +86,7 @@ def _explain(payload: bytes, error: ValidationError, *, version_required: bool =
     except (ValueError, UnicodeDecodeError) as bad_json:
         return InvalidMessage(RejectReason.MALFORMED, f"not JSON: {bad_json}")
     if not isinstance(document, dict):
-        return InvalidMessage(
-            RejectReason.MALFORMED, f"expected a JSON object, got {type(document).__name__}"
-        )
+        return InvalidMessage(RejectReason.MALFORMED, f"expected a JSON object, got {type(document).__name__}")
     version = document.get("v")
     if version != SCHEMA_VERSION and ("v" in document or version_required):
         return InvalidMessage(

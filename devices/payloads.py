@@ -155,10 +155,21 @@ Event = Annotated[ButtonPressed | PrintJobFinished, Field(discriminator="event")
 
 
 class DeviceState(Envelope):
-    """What a device says about itself: its kind, firmware and reporting interval."""
+    """What a device says about itself: its kind, firmware, reporting interval and MQTT keepalive.
+
+    The hub expects to hear from a device at least every ``max(report_interval_s, keepalive_s)``
+    and marks it offline after one and a half of those without a word, whether or not the broker
+    has published its LWT yet (brokers check keepalives only every few seconds).
+    """
 
     firmware: ShortText
     report_interval_s: float = Field(gt=0, le=86_400)
+    keepalive_s: int | None = Field(default=None, ge=0, le=65_535, description="The device's MQTT keepalive")
+
+    @property
+    def liveness_s(self) -> float:
+        """How long the hub waits without a word before it marks the device offline."""
+        return 1.5 * max(self.report_interval_s, self.keepalive_s or 0)
 
 
 # Commands: hub -> device, on the command topic.

@@ -134,9 +134,7 @@ def synthetic_building(devices: int, *, site_id: str = "fleet", rooms_per_floor:
         raise SiteConfigError("a synthetic building needs at least one device")
     specs: list[DeviceSpec] = []
     for index in range(devices):
-        kind = (
-            DeviceKind.BADGE_PRINTER if index % 100 == 99 else _SYNTHETIC_ROOM[index % len(_SYNTHETIC_ROOM)]
-        )
+        kind = DeviceKind.BADGE_PRINTER if index % 100 == 99 else _SYNTHETIC_ROOM[index % len(_SYNTHETIC_ROOM)]
         specs.append(DeviceSpec(id=f"dev-{index:05d}", kind=kind))
     per_room = len(_SYNTHETIC_ROOM)
     rooms = [
@@ -144,9 +142,7 @@ def synthetic_building(devices: int, *, site_id: str = "fleet", rooms_per_floor:
         for n, start in enumerate(range(0, devices, per_room))
     ]
     floors = [
-        FloorSpec(
-            id=f"floor-{n:02d}", name=f"Floor {n}", level=n, rooms=rooms[start : start + rooms_per_floor]
-        )
+        FloorSpec(id=f"floor-{n:02d}", name=f"Floor {n}", level=n, rooms=rooms[start : start + rooms_per_floor])
         for n, start in enumerate(range(0, len(rooms), rooms_per_floor))
     ]
     return Building(site=SiteInfo(id=site_id, name=f"Synthetic fleet of {devices}"), floors=floors)

@@ -62,9 +62,7 @@ class Topic:
         """Parse a device topic, refusing anything outside the tree with a readable reason."""
         parts = topic.split("/")
         if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != ROOT:
-            raise InvalidMessage(
-                RejectReason.BAD_TOPIC, f"topic {topic!r} is not {ROOT}/<site>/<device>/<channel>"
-            )
+            raise InvalidMessage(RejectReason.BAD_TOPIC, f"topic {topic!r} is not {ROOT}/<site>/<device>/<channel>")
         _, _, site, device_id, channel = parts
         if not _SITE_ID.fullmatch(site):
             raise InvalidMessage(RejectReason.BAD_TOPIC, f"{site!r} is not a valid site id")

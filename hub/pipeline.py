@@ -14,15 +14,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.mqtt.connection import Delivery
 from hub.services.ingest import Registry, Rejected, classify, plan_batch
-from hub.store.journal import BatchResult, write_batch
+from hub.store.journal import BatchResult, mark_silent_devices_offline, write_batch
 
 log = logging.getLogger(__name__)
+
+SILENCE_SWEEP_S = 0.5
+"""How often devices past their liveness window are marked offline."""
 
 
 @dataclass
@@ -99,10 +103,24 @@ class IngestPipeline:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        next_sweep = 0.0
         while not (self._stop.is_set() and self.inbox.empty()):
             batch = self._next_batch()
             if batch:
                 self._commit_with_retry(batch)
+            if time.monotonic() >= next_sweep:
+                self._sweep_silent_devices()
+                next_sweep = time.monotonic() + SILENCE_SWEEP_S
+
+    def _sweep_silent_devices(self) -> None:
+        try:
+            with self.sessions.begin() as session:
+                silenced = mark_silent_devices_offline(session, datetime.now(UTC))
+        except SQLAlchemyError as error:
+            log.error("cannot check for silent devices: %s", _first_line(error))
+            return
+        if silenced:
+            log.info("%d device(s) fell silent and are now offline", silenced)
 
     def _next_batch(self) -> list[Delivery]:
         try:
@@ -122,7 +140,7 @@ class IngestPipeline:
     def _commit_with_retry(self, batch: list[Delivery]) -> None:
         registry = self.registry()
         results = [classify(d.raw, registry, max_bytes=self.max_payload_bytes) for d in batch]
-        plan = plan_batch(results)
+        plan = plan_batch(results, liveness_s=registry.liveness_s)
         delay = 0.5
         while True:
             try:
@@ -136,6 +154,9 @@ class IngestPipeline:
                 delay = min(delay * 2, 10.0)
         for delivery in batch:
             self.acknowledge(delivery)
+        for device_id, update in plan.devices.items():
+            if update.state is not None:
+                registry.liveness_s[device_id] = update.state.liveness_s
         self._count(len(batch), result, plan.rejects)
 
     def _count(self, received: int, result: BatchResult, rejects: list[Rejected]) -> None:

@@ -45,6 +45,31 @@ class Publisher:
         self.client.loop_stop()
 
 
+def wait_for_retained(endpoint: BrokerEndpoint, topic: str, payload: bytes, timeout: float = 30.0) -> None:
+    """Block until ``topic`` holds the retained ``payload`` (e.g. a hub announcing itself online)."""
+    seen: list[bytes] = []
+    protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
+    watcher = paho.Client(CallbackAPIVersion.VERSION2, client_id="test-watcher", protocol=protocol)
+    watcher.on_message = lambda _c, _u, message: seen.append(bytes(message.payload))
+    watcher.connect(endpoint.host, endpoint.port)
+    watcher.loop_start()
+    try:
+        while True:
+            seen.clear()
+            watcher.subscribe(topic, qos=1)
+            try:
+                wait_for(lambda: payload in seen, timeout=1.0, what=f"{payload!r} on {topic}")
+                return
+            except AssertionError:
+                watcher.unsubscribe(topic)
+                timeout -= 1.0
+                if timeout <= 0:
+                    raise
+    finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+
+
 def environment_payload(device_id: str, seq: int, co2: float = 600.0) -> bytes:
     """A valid environment reading."""
     return encode(

@@ -7,7 +7,7 @@ Pure logic, testable without a broker or a database: :func:`classify` judges one
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from devices.codec import Availability, decode
@@ -51,10 +51,12 @@ class Rejected:
 
 @dataclass(frozen=True, slots=True)
 class Registry:
-    """What the hub knows of its site's devices: enough to judge a message."""
+    """What the hub knows of its site's devices: enough to judge a message and to know when one fell silent."""
 
     site_id: str
     kinds: Mapping[str, DeviceKind]
+    liveness_s: dict[str, float] = field(default_factory=dict)
+    """Seconds of silence after which a device counts as offline (from its state message)."""
 
 
 def classify(raw: RawMessage, registry: Registry, *, max_bytes: int) -> Accepted | Rejected | None:
@@ -103,6 +105,7 @@ class DeviceUpdate:
     online: bool | None = None
     availability_changed_at: datetime | None = None
     state: DeviceState | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -116,8 +119,12 @@ class BatchPlan:
     counters: Counter[str] = field(default_factory=Counter)
 
 
-def plan_batch(results: Iterable[Accepted | Rejected | None]) -> BatchPlan:
-    """Gather a batch's rows, registry updates and counters; repeats within the batch count once."""
+def plan_batch(results: Iterable[Accepted | Rejected | None], *, liveness_s: Mapping[str, float]) -> BatchPlan:
+    """Gather a batch's rows, registry updates and counters; repeats within the batch count once.
+
+    ``liveness_s`` says how long each device may stay silent; a device's ``expires_at`` is then
+    its last word plus that (or plus what a state message in this very batch declares).
+    """
     plan = BatchPlan()
     seen: set[tuple[str, int]] = set()
     for result in results:
@@ -157,4 +164,8 @@ def plan_batch(results: Iterable[Accepted | Rejected | None]) -> BatchPlan:
                 data=message.model_dump(mode="json", exclude={"v", "device_id", "seq", "ts"}),
             )
         )
+    for device_id, update in plan.devices.items():
+        silence = update.state.liveness_s if update.state else liveness_s.get(device_id)
+        if silence is not None:
+            update.expires_at = update.last_seen + timedelta(seconds=silence)
     return plan

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -90,6 +91,9 @@ def _update_devices(session: Session, plan: BatchPlan) -> None:
         if update.state is not None:
             values["firmware"] = update.state.firmware
             values["report_interval_s"] = update.state.report_interval_s
+            values["liveness_s"] = update.state.liveness_s
+        if update.expires_at is not None:
+            values["expires_at"] = update.expires_at
         session.execute(sa.update(Device).where(Device.id == device_id).values(values))
 
 
@@ -133,6 +137,18 @@ def read_counters(session: Session) -> dict[str, int]:
 
 def load_registry(session: Session, site_id: str) -> Registry:
     """The device kinds the ingest judges messages against: devices of the current building only."""
-    rows = session.execute(sa.select(Device.id, Device.kind).where(Device.in_building))
-    kinds = {device_id: DeviceKind(kind) for device_id, kind in rows}
-    return Registry(site_id=site_id, kinds=kinds)
+    rows = session.execute(sa.select(Device.id, Device.kind, Device.liveness_s).where(Device.in_building)).all()
+    kinds = {device_id: DeviceKind(kind) for device_id, kind, _ in rows}
+    liveness = {device_id: seconds for device_id, _, seconds in rows if seconds is not None}
+    return Registry(site_id=site_id, kinds=kinds, liveness_s=liveness)
+
+
+def mark_silent_devices_offline(session: Session, now: datetime) -> int:
+    """Devices not heard from within their liveness window go offline; returns how many did."""
+    silent = (
+        sa.update(Device)
+        .where(Device.online.is_(True), Device.expires_at < now)
+        .values(online=False, availability_changed_at=now)
+        .returning(Device.id)
+    )
+    return len(session.execute(silent).all())

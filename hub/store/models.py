@@ -83,6 +83,8 @@ class Device(Base):
     online: Mapped[bool | None]
     availability_changed_at: Mapped[datetime | None]
     last_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    liveness_s: Mapped[float | None]
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
 
     room: Mapped[Room | None] = relationship(lazy="joined")
 

@@ -6,8 +6,9 @@ import random
 from typing import Any, get_args
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from devices.base import AtriumModel
 from devices.codec import MAX_PAYLOAD_BYTES, Availability, decode, decode_command, encode
 from devices.errors import InvalidMessage, RejectReason
 from devices.kinds import DeviceKind
@@ -32,7 +33,7 @@ def topic_for(message: Envelope, channel: Channel) -> Topic:
     return Topic(SITE, message.device_id, channel)
 
 
-def as_dict(message: BaseModel) -> dict[str, Any]:
+def as_dict(message: AtriumModel) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(encode(message))
     return document
 
@@ -113,6 +114,7 @@ def test_timestamps_keep_their_instant_through_the_wire() -> None:
 
     decoded = decode(topic_for(message, Channel.TELEMETRY), encode(message))
 
+    assert isinstance(decoded, Envelope)
     assert decoded.ts == TS
     assert decoded.ts.utcoffset() is not None
 

@@ -11,6 +11,7 @@ from devices.topics import (
     Topic,
     device_topic,
     hub_availability_topic,
+    is_hub_topic,
     is_valid_device_id,
     subscriptions,
 )
@@ -162,3 +163,8 @@ def test_hub_availability_topic_never_parses_as_a_device() -> None:
 
     assert HUB_NODE.startswith("_")
     assert repr(HUB_NODE) in error.detail
+
+
+def test_hub_topics_are_told_apart_from_device_topics() -> None:
+    assert is_hub_topic(hub_availability_topic("hq"))
+    assert not any(is_hub_topic(device_topic("hq", "hub", channel)) for channel in Channel)

@@ -41,7 +41,9 @@ def test_a_good_reading_from_a_registered_device_is_accepted() -> None:
     ("topic", "payload", "reason"),
     [
         pytest.param(device_topic("hq", "ghost", Channel.TELEMETRY), environment_payload("ghost", 1), "unknown_device"),
-        pytest.param(device_topic("other", "atlas-env", Channel.TELEMETRY), environment_payload("atlas-env", 1), "bad_topic"),
+        pytest.param(
+            device_topic("other", "atlas-env", Channel.TELEMETRY), environment_payload("atlas-env", 1), "bad_topic"
+        ),
         pytest.param(device_topic("hq", "atlas-env", Channel.TELEMETRY), b"{not json", "malformed"),
         pytest.param(device_topic("hq", "atlas-env", Channel.TELEMETRY), b"x" * 2000, "oversize"),
         pytest.param(
@@ -57,7 +59,9 @@ def test_a_good_reading_from_a_registered_device_is_accepted() -> None:
         pytest.param(
             device_topic("hq", "atlas-env", Channel.TELEMETRY), environment_payload("atlas-occ", 1), "device_mismatch"
         ),
-        pytest.param(device_topic("hq", "atlas-env", Channel.TELEMETRY), occupancy_payload("atlas-env", 1), "kind_mismatch"),
+        pytest.param(
+            device_topic("hq", "atlas-env", Channel.TELEMETRY), occupancy_payload("atlas-env", 1), "kind_mismatch"
+        ),
         pytest.param(device_topic("hq", "atlas-env", Channel.AVAILABILITY), b"maybe", "malformed"),
     ],
 )
@@ -75,7 +79,7 @@ def test_the_hubs_own_availability_is_neither_accepted_nor_refused() -> None:
 def test_a_batch_keeps_a_repeated_sequence_number_once_and_counts_the_repeat() -> None:
     topic = device_topic("hq", "atlas-env", Channel.TELEMETRY)
     results = [judge(topic, environment_payload("atlas-env", seq)) for seq in (1, 2, 2, 3)]
-    plan = plan_batch(results)
+    plan = plan_batch(results, liveness_s={})
     assert [row.seq for row in plan.rows] == [1, 2, 3]
     assert plan.in_batch_duplicates == 1
     assert plan.counters[RECEIVED] == 4
@@ -91,7 +95,7 @@ def test_the_last_availability_in_a_batch_wins_and_rejects_are_counted_by_reason
         classify(raw(availability, OFFLINE, at=later), REGISTRY, max_bytes=1024),
         judge(device_topic("hq", "ghost", Channel.TELEMETRY), b"{}"),
     ]
-    plan = plan_batch(results)
+    plan = plan_batch(results, liveness_s={})
     update = plan.devices["atlas-occ"]
     assert update.online is False
     assert update.availability_changed_at == later
@@ -101,5 +105,38 @@ def test_the_last_availability_in_a_batch_wins_and_rejects_are_counted_by_reason
 
 
 def test_stored_data_leaves_out_the_envelope() -> None:
-    plan = plan_batch([judge(device_topic("hq", "atlas-env", Channel.TELEMETRY), environment_payload("atlas-env", 4))])
+    plan = plan_batch(
+        liveness_s={},
+        results=[judge(device_topic("hq", "atlas-env", Channel.TELEMETRY), environment_payload("atlas-env", 4))],
+    )
     assert plan.rows[0].data == {"kind": "environment", "temperature_c": 21.5, "humidity_pct": 40.0, "co2_ppm": 600.0}
+
+
+def test_a_device_expires_one_and_a_half_of_its_declared_intervals_after_its_last_word() -> None:
+    from devices.codec import encode
+    from devices.payloads import DeviceState
+
+    state = DeviceState(
+        v=1,
+        device_id="atlas-occ",
+        seq=0,
+        ts=NOW,
+        kind=DeviceKind.OCCUPANCY,
+        firmware="1.0",
+        report_interval_s=10,
+        keepalive_s=20,
+    )
+    later = NOW + timedelta(seconds=3)
+    plan = plan_batch(
+        [
+            classify(raw(device_topic("hq", "atlas-occ", Channel.STATE), encode(state)), REGISTRY, max_bytes=1024),
+            classify(
+                raw(device_topic("hq", "atlas-env", Channel.TELEMETRY), environment_payload("atlas-env", 1), later),
+                REGISTRY,
+                max_bytes=1024,
+            ),
+        ],
+        liveness_s={"atlas-env": 15.0},
+    )
+    assert plan.devices["atlas-occ"].expires_at == NOW + timedelta(seconds=30)  # 1.5 x the longer of the two
+    assert plan.devices["atlas-env"].expires_at == later + timedelta(seconds=15)

@@ -36,7 +36,7 @@ def write(db: Database, messages: list[tuple[str, bytes]], *, dead_letter_limit:
     now = datetime.now(UTC)
     results = [classify(RawMessage(t, p, now), registry, max_bytes=4096) for t, p in messages]
     with db.sessions.begin() as session:
-        write_batch(session, plan_batch(results), dead_letter_limit=dead_letter_limit)
+        write_batch(session, plan_batch(results, liveness_s=registry.liveness_s), dead_letter_limit=dead_letter_limit)
 
 
 def telemetry(seq: int) -> tuple[str, bytes]:

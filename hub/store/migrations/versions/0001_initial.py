@@ -1,8 +1,8 @@
-"""initial schema: registry, device messages, dead letters, counters
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:27:57.831453
+Create Date: 2026-11-25 09:34:51.395486
 
 """
 from typing import Sequence, Union
@@ -79,10 +79,13 @@ def upgrade() -> None:
     sa.Column('online', sa.Boolean(), nullable=True),
     sa.Column('availability_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_seq', sa.BigInteger(), nullable=True),
+    sa.Column('liveness_s', sa.Double(), nullable=True),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['room_id'], ['rooms.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('devices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_devices_expires_at'), ['expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_devices_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_devices_room_id'), ['room_id'], unique=False)
 
@@ -114,6 +117,7 @@ def downgrade() -> None:
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_devices_room_id'))
         batch_op.drop_index(batch_op.f('ix_devices_kind'))
+        batch_op.drop_index(batch_op.f('ix_devices_expires_at'))
 
     op.drop_table('devices')
     with op.batch_alter_table('rooms', schema=None) as batch_op:
