@@ -90,19 +90,14 @@ class HubConnection:
 
     def start(self, timeout: float = 10.0) -> None:
         """Connect and start the network thread; raises ConfigError when the broker cannot be reached."""
-        properties = None
+        options: dict[str, Any] = {}
         if self.endpoint.protocol is MqttProtocol.V5:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self.session_expiry_s
             properties.ReceiveMaximum = RECEIVE_MAXIMUM
+            options = {"clean_start": False, "properties": properties}
         try:
-            self._client.connect(
-                self.endpoint.host,
-                self.endpoint.port,
-                keepalive=self.keepalive,
-                clean_start=False,
-                properties=properties,
-            )
+            self._client.connect(self.endpoint.host, self.endpoint.port, keepalive=self.keepalive, **options)
         except OSError as error:
             raise ConfigError(
                 f"cannot reach the MQTT broker at {self.endpoint.url}: {error.strerror or error}"

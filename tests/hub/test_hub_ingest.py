@@ -1,6 +1,7 @@
 """The hub over a real broker and a real database: bad input refused and counted, availability, restarts."""
 
 import time
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -12,7 +13,9 @@ from devices.kinds import DeviceKind
 from devices.payloads import DeviceState, now_utc
 from devices.topics import OFFLINE, ONLINE, Channel, device_topic
 from devices.transport import MqttProtocol
+from hub.mqtt.embedded_broker import free_port
 from hub.runtime import Hub
+from hub.settings import Settings
 from hub.store.models import Device
 from hub.store.registry import count_messages, ingest_totals, recent_dead_letters
 from tests.brokers import TestBroker
@@ -151,3 +154,26 @@ def test_messages_sent_while_the_hub_is_down_are_stored_when_it_returns(
     again = start_hub()
     wait_for(lambda: stored(again, ENV) == 300, what="the 250 queued while away stored too")
     assert device(again, ENV).last_seq == 299
+
+
+def test_the_hub_ingests_over_the_embedded_broker_too(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'a.db'}",
+        mqtt_url=None,
+        embedded_mqtt_port=free_port(),
+        building="synthetic:20",
+    )
+    hub = Hub(settings)
+    hub.start()
+    try:
+        assert hub.broker is not None and hub.endpoint is not None
+        assert hub.endpoint.protocol is MqttProtocol.V311
+        publisher = Publisher(hub.endpoint)
+        for seq in range(20):
+            publisher.publish(device_topic(SITE, ENV, Channel.TELEMETRY), environment_payload(ENV, seq))
+        publisher.publish(device_topic(SITE, ENV, Channel.TELEMETRY), b"not json")
+        publisher.close()
+        wait_for(lambda: stored(hub, ENV) == 20, what="20 readings stored")
+        wait_for(lambda: totals(hub)["rejected_by_reason"] == {"malformed": 1}, what="the bad one counted")
+    finally:
+        hub.stop()
