@@ -177,3 +177,23 @@ def test_the_hub_ingests_over_the_embedded_broker_too(tmp_path: Path) -> None:
         wait_for(lambda: totals(hub)["rejected_by_reason"] == {"malformed": 1}, what="the bad one counted")
     finally:
         hub.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.faults
+def test_the_hub_reconnects_after_a_broker_restart_and_keeps_ingesting(broker: TestBroker, start_hub: StartHub) -> None:
+    hub = start_hub()
+    assert hub.connection is not None
+    publisher = Publisher(broker.endpoint)
+    telemetry = device_topic(SITE, ENV, Channel.TELEMETRY)
+    for seq in range(20):
+        publisher.publish(telemetry, environment_payload(ENV, seq))
+    publisher.close()
+    wait_for(lambda: stored(hub, ENV) == 20, what="first 20 stored")
+    broker.restart()
+    wait_for(lambda: hub.connection is not None and hub.connection.connected, timeout=40, what="the hub back")
+    publisher = Publisher(broker.endpoint, client_id="test-publisher-2")
+    for seq in range(20, 40):
+        publisher.publish(telemetry, environment_payload(ENV, seq))
+    publisher.close()
+    wait_for(lambda: stored(hub, ENV) == 40, what="the next 20 stored after the restart")
