@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from firmware_sim.cli import app as sim_app
 from hub.errors import ConfigError
 from hub.settings import Settings
 
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 devices_app = typer.Typer(help="The device contract: topics and payload schemas.", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
+app.add_typer(sim_app, name="sim", help="Simulate devices over MQTT: the sample building, or a fleet of N.")
 
 console = Console(stderr=True)
 
@@ -129,9 +131,9 @@ def demo(
 
 
 def _start_fleet(running: "Any", interval: float) -> Any:
-    from firmware_sim.fleet import Fleet, FleetThread
+    from firmware_sim.fleet import Fleet, FleetThread, seq_start_from_clock
 
-    fleet = Fleet(running.building, running.endpoint, interval_s=interval)
+    fleet = Fleet(running.building, running.endpoint, interval_s=interval, seq_start=seq_start_from_clock())
     thread = FleetThread(fleet)
     thread.start()
     return thread

@@ -1,5 +1,6 @@
 """Real brokers for tests: a private mosquitto on a free port, or the embedded broker without one."""
 
+import getpass
 import shutil
 import socket
 import subprocess
@@ -54,6 +55,8 @@ class MosquittoBroker:
                 line = f"persistence_location {self.workdir}/"
             lines.append(line)
         lines.append(f"log_dest file {self.log_path}")
+        # As root, mosquitto would drop to its own user and could not write this folder (no persistence).
+        lines.append(f"user {getpass.getuser()}")
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def start(self) -> None:

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -94,7 +95,7 @@ def test_the_demo_brings_up_the_sample_building_and_leaves_telemetry_for_every_d
     assert reporting == expected
 
 
-def _get(url: str) -> object:
+def _get(url: str) -> Any:
     try:
         response = httpx.get(url, timeout=2)
     except httpx.HTTPError:

@@ -1,12 +1,15 @@
 """A simulated fleet over a real broker into a real database: every message stored exactly once."""
 
+import time
+from functools import partial
+
 import pytest
 import sqlalchemy as sa
 
 from devices.site import synthetic_building
 from firmware_sim.fleet import Fleet, FleetThread
 from hub.runtime import Hub
-from hub.store.models import DeviceMessage
+from hub.store.models import Device, DeviceMessage
 from tests.brokers import TestBroker
 from tests.helpers import wait_for
 from tests.hub.conftest import StartHub
@@ -50,3 +53,30 @@ def test_two_hundred_devices_times_fifty_messages_are_each_stored_exactly_once(
     # One counter per device across its channels: together they run from 0 with no gap and no repeat.
     for device_id, seqs in stored_seqs(hub, channel=None).items():
         assert seqs == list(range(len(seqs))), device_id
+
+
+@pytest.mark.slow
+def test_a_simulated_device_that_hangs_is_marked_offline_within_one_and_a_half_keepalives(
+    broker: TestBroker, start_hub: StartHub
+) -> None:
+    keepalive = 2
+    hub = start_hub(building="synthetic:5")
+    fleet = FleetThread(Fleet(synthetic_building(5), broker.endpoint, interval_s=0.5, keepalive=keepalive)).start()
+    try:
+        assert fleet.wait_online(30)
+        hanging = "dev-00000"
+        wait_for(lambda: is_online(hub, hanging), what="the device online at the hub")
+        fleet.call(partial(fleet.device(hanging).kill, silent=True))  # socket open, nothing more said
+        hung_at = time.monotonic()
+        wait_for(lambda: is_online(hub, hanging) is False, timeout=keepalive * 1.5 + 5, what="offline")
+        assert time.monotonic() - hung_at <= keepalive * 1.5 + 1
+        assert is_online(hub, "dev-00001"), "its neighbours keep talking and stay online"
+    finally:
+        fleet.stop()
+
+
+def is_online(hub: Hub, device_id: str) -> bool | None:
+    assert hub.database is not None
+    with hub.database.sessions() as session:
+        found = session.get(Device, device_id)
+        return found.online if found else None
