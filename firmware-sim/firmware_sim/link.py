@@ -214,7 +214,8 @@ class MqttLink:
         if self._frozen or self._client.socket() is None:
             return
         self._writable()
-        if self._client.want_write() and not self._writer_added and self._fd >= 0:
+        # Writing may have closed the socket (paho closes it on error): never watch a dead descriptor.
+        if self._client.want_write() and not self._writer_added and self._fd >= 0 and self._client.socket():
             self._loop.add_writer(self._fd, self._writable)
             self._writer_added = True
 
@@ -234,6 +235,7 @@ class MqttLink:
 
     def _socket_closing(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
         self._detach()
+        self._fd = -1
 
     def _detach(self) -> None:
         """Stop watching the socket (before it is closed, so the selector never sees a dead fd)."""

@@ -76,8 +76,6 @@ class EmbeddedBroker:
                 log.exception("embedded broker stopped with an error")
 
     async def _serve(self, port: int, ready: "Future[None]") -> None:
-        from amqtt.broker import Broker
-
         for name in ("amqtt", "transitions"):
             logging.getLogger(name).setLevel(logging.WARNING)
         self._loop = asyncio.get_running_loop()
@@ -86,10 +84,32 @@ class EmbeddedBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"{self._host}:{port}", "max_connections": 0}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
-        broker = Broker(config)
+        broker = _fixed_broker_class()(config)
         await broker.start()
         ready.set_result(None)
         try:
             await self._stopped.wait()
         finally:
             await broker.shutdown()
+
+
+def _fixed_broker_class() -> type[Any]:
+    """amqtt's Broker with one fix, imported late since amqtt is only needed when embedded.
+
+    amqtt 0.12 sends a connecting client the retained messages matching *every* client's
+    subscriptions (it walks the broker-wide subscription table), so each device that connects
+    receives the state of the whole building. Retained messages go only to the session that
+    holds the subscription.
+    """
+    from amqtt.broker import Broker
+    from amqtt.session import Session
+
+    class AtriumBroker(Broker):  # type: ignore[misc]
+        async def _publish_retained_messages_for_subscription(
+            self, subscription: tuple[str, int], session: Session
+        ) -> None:
+            holders = self._subscriptions.get(subscription[0], [])
+            if any(holder.client_id == session.client_id for holder, _ in holders):
+                await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    return AtriumBroker
