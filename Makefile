@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck schema clean
+.PHONY: demo test test-fast lint typecheck schema bench-fleet clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Atrium needs Python 3.11 or newer")'
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 ## Write the device contract's JSON Schema for firmware authors to ./schema.
 schema: $(STAMP)
 	$(BIN)/atrium devices schema --out schema
+
+## How many simulated devices one firmware-sim process carries (500, 2,000, 5,000); needs mosquitto.
+bench-fleet: $(STAMP)
+	$(BIN)/python bench/fleet_scale.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
