@@ -14,19 +14,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.mqtt.connection import Delivery
 from hub.services.ingest import Registry, Rejected, classify, plan_batch
-from hub.store.journal import BatchResult, mark_silent_devices_offline, write_batch
+from hub.services.reactions import Reactions
+from hub.store.journal import BatchResult, write_batch
 
 log = logging.getLogger(__name__)
-
-SILENCE_SWEEP_S = 0.5
-"""How often devices past their liveness window are marked offline."""
 
 
 @dataclass
@@ -78,6 +75,7 @@ class IngestPipeline:
         batch_wait_s: float = 0.05,
         max_payload_bytes: int,
         dead_letter_limit: int,
+        reactions: Reactions | None = None,
     ) -> None:
         self.inbox = inbox
         self.sessions = sessions
@@ -87,6 +85,7 @@ class IngestPipeline:
         self.batch_wait_s = batch_wait_s
         self.max_payload_bytes = max_payload_bytes
         self.dead_letter_limit = dead_letter_limit
+        self.reactions = reactions
         self.stats = PipelineStats()
         self._reject_log = RejectLog()
         self._stop = threading.Event()
@@ -103,24 +102,10 @@ class IngestPipeline:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        next_sweep = 0.0
         while not (self._stop.is_set() and self.inbox.empty()):
             batch = self._next_batch()
             if batch:
                 self._commit_with_retry(batch)
-            if time.monotonic() >= next_sweep:
-                self._sweep_silent_devices()
-                next_sweep = time.monotonic() + SILENCE_SWEEP_S
-
-    def _sweep_silent_devices(self) -> None:
-        try:
-            with self.sessions.begin() as session:
-                silenced = mark_silent_devices_offline(session, datetime.now(UTC))
-        except SQLAlchemyError as error:
-            log.error("cannot check for silent devices: %s", _first_line(error))
-            return
-        if silenced:
-            log.info("%d device(s) fell silent and are now offline", silenced)
 
     def _next_batch(self) -> list[Delivery]:
         try:
@@ -145,7 +130,9 @@ class IngestPipeline:
         while True:
             try:
                 with self.sessions.begin() as session:
-                    result = write_batch(session, plan, dead_letter_limit=self.dead_letter_limit)
+                    result = write_batch(
+                        session, plan, dead_letter_limit=self.dead_letter_limit, reactions=self.reactions
+                    )
                 break
             except SQLAlchemyError as error:
                 self.stats.database_errors += 1

@@ -3,6 +3,7 @@
 import logging
 import queue
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,14 +13,27 @@ from devices.transport import BrokerEndpoint, BrokerUrlError
 from hub.errors import ConfigError
 from hub.mqtt.connection import Delivery, HubConnection
 from hub.mqtt.embedded_broker import EmbeddedBroker
+from hub.mqtt.outbox_relay import OutboxRelay
 from hub.pipeline import IngestPipeline
+from hub.scheduler import JobFunction, Scheduler
 from hub.services.ingest import Registry
+from hub.services.reactions import Reactions
 from hub.settings import Settings
 from hub.store.building_sync import sync_building
 from hub.store.db import create_engine, migrate, session_factory
-from hub.store.journal import load_registry
+from hub.store.journal import load_registry, mark_silent_devices_offline
+from hub.store.outbox import purge_published, wake_after_commit
 
 log = logging.getLogger(__name__)
+
+SILENCE_SWEEP_S = 0.5
+"""How often devices past their liveness window are marked offline."""
+OUTBOX_KEPT_FOR = timedelta(days=1)
+"""How long published outbox messages stay for inspection."""
+
+
+def forget_published_outbox(session: Session, now: datetime) -> int:
+    return purge_published(session, older_than=OUTBOX_KEPT_FOR, now=now)
 
 
 @dataclass
@@ -68,6 +82,15 @@ class Hub:
         self.endpoint: BrokerEndpoint | None = None
         self.connection: HubConnection | None = None
         self.pipeline: IngestPipeline | None = None
+        self.relay: OutboxRelay | None = None
+        self.scheduler: Scheduler | None = None
+        self.reactions = Reactions()
+        """What the domain does with device messages; features register here before start()."""
+        self.jobs: list[tuple[str, float, JobFunction]] = [
+            ("mark silent devices offline", SILENCE_SWEEP_S, mark_silent_devices_offline),
+            ("forget published outbox messages", 600.0, forget_published_outbox),
+        ]
+        """Timed work; features add theirs before start()."""
         self._registry: Registry | None = None
 
     @property
@@ -100,15 +123,27 @@ class Hub:
             batch_wait_s=self.settings.batch_wait_ms / 1000,
             max_payload_bytes=self.settings.max_payload_bytes,
             dead_letter_limit=self.settings.dead_letter_limit,
+            reactions=self.reactions,
         )
+        self.relay = OutboxRelay(sessions=self.database.sessions, connection=self.connection)
+        wake_after_commit(self.database.sessions, self.relay.wake)
+        self.scheduler = Scheduler(self.database.sessions)
+        for name, every_s, run in self.jobs:
+            self.scheduler.add(name, every_s, run)
         self.pipeline.start()
         self.connection.start()
+        self.relay.start()
+        self.scheduler.start()
         log.info("hub for site %r ingesting from %s into %s", self.site_id, self.endpoint.url, self._db_label())
 
     def stop(self) -> None:
         """Stop taking messages, commit and acknowledge what was received, then let go of everything."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.pipeline is not None:
             self.pipeline.stop()
+        if self.relay is not None:
+            self.relay.stop()
         if self.connection is not None:
             self.connection.stop()
         if self.broker is not None:

@@ -124,9 +124,9 @@ class HubConnection:
                 return
             self._client.ack(delivery.mid, delivery.qos)
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """Publish from the hub (commands, displays); paho queues it while disconnected."""
-        self._client.publish(topic, payload, qos=qos, retain=retain)
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> paho.MQTTMessageInfo:
+        """Publish from the hub; paho queues it while disconnected. Wait on the result for the PUBACK."""
+        return self._client.publish(topic, payload, qos=qos, retain=retain)
 
     def _on_connect(
         self, client: paho.Client, _userdata: Any, flags: paho.ConnectFlags, reason: ReasonCode, _props: Any

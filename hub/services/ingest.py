@@ -94,6 +94,7 @@ class MessageRow:
     device_ts: datetime
     received_at: datetime
     data: dict[str, Any]
+    message: Envelope
 
 
 @dataclass(slots=True)
@@ -162,6 +163,7 @@ def plan_batch(results: Iterable[Accepted | Rejected | None], *, liveness_s: Map
                 device_ts=message.ts,
                 received_at=received_at,
                 data=message.model_dump(mode="json", exclude={"v", "device_id", "seq", "ts"}),
+                message=message,
             )
         )
     for device_id, update in plan.devices.items():

@@ -2,14 +2,15 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from devices.kinds import DeviceKind
-from hub.services.ingest import DUPLICATES, STORED, BatchPlan, Registry
+from hub.services.ingest import DUPLICATES, STORED, BatchPlan, MessageRow, Registry
+from hub.services.reactions import NewMessage, Reactions
 from hub.store.models import Device, DeviceMessage, IngestCounter, RejectedMessage
 
 DEAD_LETTER_PAYLOAD_BYTES = 4096
@@ -25,14 +26,28 @@ class BatchResult:
     rejected: int
 
 
-def write_batch(session: Session, plan: BatchPlan, *, dead_letter_limit: int) -> BatchResult:
-    """Apply ``plan`` inside the caller's transaction; the caller commits, then acknowledges."""
-    stored = _insert_messages(session, plan)
+def write_batch(
+    session: Session,
+    plan: BatchPlan,
+    *,
+    dead_letter_limit: int,
+    reactions: Reactions | None = None,
+    now: datetime | None = None,
+) -> BatchResult:
+    """Apply ``plan`` inside the caller's transaction; the caller commits, then acknowledges.
+
+    ``reactions`` run for the messages stored for the first time, in the same transaction.
+    """
+    new_rows = _insert_messages(session, plan)
+    stored = len(new_rows)
     duplicates = len(plan.rows) - stored + plan.in_batch_duplicates
     _update_devices(session, plan)
     if plan.rejects:
         _keep_dead_letters(session, plan, dead_letter_limit)
     counters = plan.counters.copy()
+    if reactions:
+        news = [NewMessage(row.device_id, row.message, row.received_at) for row in new_rows]
+        counters.update(reactions.run(session, news, now or datetime.now(UTC)))
     counters[STORED] += stored
     counters[DUPLICATES] += duplicates
     _add_to_counters(session, {name: n for name, n in counters.items() if n})
@@ -48,10 +63,10 @@ def _insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
     raise NotImplementedError(f"Atrium stores into SQLite or PostgreSQL, not {dialect}")
 
 
-def _insert_messages(session: Session, plan: BatchPlan) -> int:
-    """Insert rows, skipping (device, seq) pairs already stored; returns how many were new."""
+def _insert_messages(session: Session, plan: BatchPlan) -> list[MessageRow]:
+    """Insert rows, skipping (device, seq) pairs already stored; returns the rows that were new."""
     if not plan.rows:
-        return 0
+        return []
     insert = _insert(session)
     statement = (
         insert(DeviceMessage)
@@ -69,9 +84,10 @@ def _insert_messages(session: Session, plan: BatchPlan) -> int:
             ]
         )
         .on_conflict_do_nothing(index_elements=["device_id", "seq"])
-        .returning(DeviceMessage.id)
+        .returning(DeviceMessage.device_id, DeviceMessage.seq)
     )
-    return len(session.execute(statement).all())
+    inserted = {(device_id, seq) for device_id, seq in session.execute(statement)}
+    return [row for row in plan.rows if (row.device_id, row.seq) in inserted]
 
 
 def _update_devices(session: Session, plan: BatchPlan) -> None:

@@ -1,0 +1,88 @@
+"""Reactions run once per newly stored message, in the batch's transaction, each in its own savepoint."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from devices.payloads import EnvironmentTelemetry
+from devices.site import synthetic_building
+from devices.topics import Channel, device_topic
+from hub.errors import Conflict
+from hub.runtime import Database
+from hub.services.ingest import RawMessage, classify, plan_batch
+from hub.services.reactions import NewMessage, Reactions
+from hub.store.building_sync import sync_building
+from hub.store.journal import load_registry, read_counters, write_batch
+from hub.store.models import Floor
+from hub.store.registry import ingest_totals
+from tests.databases import ScratchDatabase
+from tests.helpers import environment_payload
+
+ENV = "dev-00001"
+
+
+@pytest.fixture
+def db(database: ScratchDatabase) -> Iterator[Database]:
+    opened = Database.open(database.url)
+    with opened.sessions.begin() as session:
+        sync_building(session, synthetic_building(10, site_id="fleet"))
+    yield opened
+    opened.close()
+
+
+def ingest(db: Database, seqs: list[int], reactions: Reactions) -> None:
+    with db.sessions() as session:
+        registry = load_registry(session, "fleet")
+    now = datetime.now(UTC)
+    raw = [RawMessage(device_topic("fleet", ENV, Channel.TELEMETRY), environment_payload(ENV, s), now) for s in seqs]
+    plan = plan_batch([classify(r, registry, max_bytes=4096) for r in raw], liveness_s={})
+    with db.sessions.begin() as session:
+        write_batch(session, plan, dead_letter_limit=100, reactions=reactions, now=now)
+
+
+def rename_floor(session: Session, new: NewMessage, _now: datetime) -> None:
+    """A stand-in effect that writes: it renames a floor after the reading."""
+    session.execute(sa.update(Floor).where(Floor.id == "floor-00").values(name=f"seen {new.message.seq}"))
+
+
+def test_a_reaction_runs_once_per_new_message_and_never_for_a_redelivery(db: Database) -> None:
+    seen: list[int] = []
+    reactions = Reactions()
+    reactions.on(EnvironmentTelemetry, "remember", lambda _s, new, _now: seen.append(new.message.seq))
+    ingest(db, [1, 2], reactions)
+    ingest(db, [2, 3], reactions)
+    assert seen == [1, 2, 3]
+
+
+def test_a_refused_reaction_is_rolled_back_alone_and_counted_while_the_batch_commits(db: Database) -> None:
+    def refuse_odd(session: Session, new: NewMessage, now: datetime) -> None:
+        rename_floor(session, new, now)
+        if new.message.seq % 2:
+            raise Conflict("odd readings are refused")
+
+    reactions = Reactions()
+    reactions.on(EnvironmentTelemetry, "refuse odd", refuse_odd)
+    ingest(db, [2, 3], reactions)
+    with db.sessions() as session:
+        floor = session.get(Floor, "floor-00")
+        totals = ingest_totals(session)
+        counters = read_counters(session)
+    assert floor is not None and floor.name == "seen 2"  # the refused seq 3 rename was rolled back
+    assert totals["stored"] == 2
+    assert counters["reaction_refused:refuse odd"] == 1
+
+
+def test_a_crashing_reaction_does_not_stop_the_ingest(db: Database) -> None:
+    def crash(_session: Session, _new: NewMessage, _now: datetime) -> None:
+        raise RuntimeError("a bug")
+
+    reactions = Reactions()
+    reactions.on(EnvironmentTelemetry, "buggy", crash)
+    ingest(db, [5], reactions)
+    with db.sessions() as session:
+        counters = read_counters(session)
+    assert counters["stored"] == 1
+    assert counters["reaction_failed:buggy"] == 1
