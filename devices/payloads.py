@@ -207,7 +207,44 @@ class Configure(CommandBase):
     report_interval_s: float = Field(gt=0, le=86_400)
 
 
-Command = Annotated[ShowOnDisplay | PrintBadge | Configure, Field(discriminator="cmd")]
+class RoomState(StrEnum):
+    """What a meeting room is doing, as its door display and panel show it."""
+
+    FREE = "free"
+    BOOKED = "booked"
+    """A meeting has started (or is about to) and nobody has checked in yet."""
+    IN_USE = "in_use"
+    CLEANING_NEEDED = "cleaning_needed"
+    OUT_OF_ORDER = "out_of_order"
+
+
+class MeetingSummary(AtriumModel):
+    """A meeting as a door display shows it; a private meeting's title is already hidden."""
+
+    title: ShortText
+    organiser: ShortText
+    start: AwareDatetime
+    end: AwareDatetime
+    checked_in: bool = False
+
+
+class ShowRoomState(CommandBase):
+    """The state of the room beside a door display, sent retained so a display that wakes up has it.
+
+    The display renders it in the site's ``timezone`` and enables only the ``buttons`` listed.
+    """
+
+    cmd: Literal["room_state"] = "room_state"
+    room_name: ShortText
+    state: RoomState
+    current: MeetingSummary | None = None
+    upcoming: list[MeetingSummary] = Field(default_factory=list, max_length=5)
+    free_until: AwareDatetime | None = Field(default=None, description="Absent when free all day, or not free")
+    timezone: ShortText = "UTC"
+    buttons: list[DisplayButton] = Field(default_factory=list)
+
+
+Command = Annotated[ShowOnDisplay | ShowRoomState | PrintBadge | Configure, Field(discriminator="cmd")]
 
 TELEMETRY_MODELS: dict[DeviceKind, type[Envelope]] = {
     DeviceKind.OCCUPANCY: OccupancyTelemetry,

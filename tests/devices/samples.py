@@ -1,6 +1,6 @@
 """Valid payloads of every kind and channel, built with the contract's own models."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from devices.kinds import DeviceKind
 from devices.payloads import (
@@ -14,12 +14,15 @@ from devices.payloads import (
     Envelope,
     EnvironmentTelemetry,
     Level,
+    MeetingSummary,
     OccupancyTelemetry,
     PrintBadge,
     PrintJobFinished,
     PrintJobStatus,
+    RoomState,
     SafetyTelemetry,
     ShowOnDisplay,
+    ShowRoomState,
 )
 
 SITE = "hq"
@@ -132,5 +135,14 @@ COMMANDS = {
     "show": ShowOnDisplay(id="cmd-1", ts=TS, title="Atlas", status="Busy", lines=["Weekly sync", "until 10:00"]),
     "print": PrintBadge(id="cmd-2", ts=TS, job_id="job-42", zpl="^XA^FDAda Lovelace^FS^XZ"),
     "configure": Configure(id="cmd-3", ts=TS, report_interval_s=60.0),
+    "room_state": ShowRoomState(
+        id="cmd-4",
+        ts=TS,
+        room_name="Atlas",
+        state=RoomState.BOOKED,
+        current=MeetingSummary(title="Weekly sync", organiser="Ada Lovelace", start=TS, end=TS + timedelta(hours=1)),
+        timezone="Europe/London",
+        buttons=[DisplayButton.CHECK_IN],
+    ),
 }
 """One valid command per command type."""

@@ -7,10 +7,13 @@ from devices.payloads import (
     ButtonPressed,
     Configure,
     DisplayButton,
+    MeetingSummary,
     PrintBadge,
     PrintJobFinished,
     PrintJobStatus,
+    RoomState,
     ShowOnDisplay,
+    ShowRoomState,
 )
 from firmware_sim.badge_printer import BadgePrinter
 from firmware_sim.door_display import DoorDisplay
@@ -34,6 +37,37 @@ def test_a_door_display_shows_what_it_is_told(observer: Observer, start_fleet: S
         what="the heartbeat showing the new status",
     )
     assert display.stats.commands_obeyed == 1
+
+
+def test_a_door_display_renders_the_room_state_in_the_site_time_zone(
+    observer: Observer, start_fleet: StartFleet
+) -> None:
+    fleet = start_fleet(small_building(DeviceKind.DOOR_DISPLAY), interval_s=1)
+    display = fleet.device("door-display-0")
+    assert isinstance(display, DoorDisplay)
+    assert fleet.wait_online(10)
+    meeting = MeetingSummary(
+        title="Design review",
+        organiser="ada@example.com",
+        start=datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
+        end=datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
+    )
+    later = meeting.model_copy(update={"title": "1:1", "start": meeting.end, "end": meeting.end.replace(hour=11)})
+    state = ShowRoomState(
+        id="s1",
+        ts=NOW,
+        room_name="Atlas",
+        state=RoomState.IN_USE,
+        current=meeting,
+        upcoming=[later],
+        timezone="Europe/London",
+        buttons=[DisplayButton.EXTEND, DisplayButton.END_MEETING],
+    )
+    observer.send(display.id, state)
+    # London is UTC+1 in July: the display shows local wall time.
+    expected = ["Atlas", "In use: Design review until 11:00", "11:00-12:00 1:1"]
+    eventually(lambda: display.screen == expected, what="the rendered room state")
+    assert display.room_state == state
 
 
 def test_a_badge_printer_prints_and_reports_the_job(observer: Observer, start_fleet: StartFleet) -> None:
