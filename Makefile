@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck schema bench-fleet clean
+.PHONY: demo test test-fast lint typecheck schema bench-fleet bench-qr clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Atrium needs Python 3.11 or newer")'
@@ -39,6 +39,10 @@ schema: $(STAMP)
 ## How many simulated devices one firmware-sim process carries (500, 2,000, 5,000); needs mosquitto.
 bench-fleet: $(STAMP)
 	$(BIN)/python bench/fleet_scale.py
+
+## The kiosk's QR decoder beside zxing-cpp and OpenCV alone, on generated 720p frames.
+bench-qr: $(STAMP)
+	$(BIN)/python bench/qr_decode.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
