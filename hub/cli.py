@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from firmware_sim.cli import app as sim_app
+from hub.cli_rooms import rooms_app
 from hub.errors import ConfigError
 from hub.settings import Settings
 
@@ -23,6 +24,7 @@ app = typer.Typer(
 devices_app = typer.Typer(help="The device contract: topics and payload schemas.", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
 app.add_typer(sim_app, name="sim", help="Simulate devices over MQTT: the sample building, or a fleet of N.")
+app.add_typer(rooms_app, name="rooms")
 
 console = Console(stderr=True)
 

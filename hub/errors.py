@@ -13,6 +13,12 @@ class NotFound(AtriumError):
     status_code = 404
 
 
+class Invalid(AtriumError):
+    """The request is understood but breaks a rule (a time in the past, a room too small, a malformed file)."""
+
+    status_code = 422
+
+
 class Conflict(AtriumError):
     """The request clashes with the current state."""
 

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=MAX_PAYLOAD_BYTES, ge=256, description="Larger payloads are rejected")
     dead_letter_limit: int = Field(default=10_000, ge=100, description="Rejected messages kept for inspection")
     log_level: str = Field(default="INFO", description="Python log level")
+    booking_no_show_strikes: int = Field(
+        default=3, ge=1, le=50, description="No-shows in a row after which a series' future occurrences are cancelled"
+    )
+    booking_horizon_days: int = Field(
+        default=90, ge=1, le=730, description="How far ahead a recurring series' occurrences are booked"
+    )
+    booking_check_in_minutes: int = Field(
+        default=10, ge=0, le=120, description="How long before its start a booking may be checked in"
+    )
 
 
 @lru_cache

@@ -6,13 +6,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hub.api.routes import devices, health, ingest
+from hub.api.routes import bookings, devices, health, ingest, rooms
 from hub.api.state import AppState
 from hub.errors import AtriumError
 from hub.runtime import Database, Hub
 from hub.settings import Settings
 
-API_DESCRIPTION = """Atrium's hub: the device registry, what devices said, and how the ingest is doing.
+API_DESCRIPTION = """Atrium's hub: the device registry, what devices said, how the ingest is doing, and meeting rooms.
 Interactive docs are at `/docs`."""
 
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, run_hub: bool = Fa
         own_database = database is None
         if database is None:
             database = Database.open(settings.database_url)
-        app.state.atrium = AppState(database=database, hub=hub)
+        app.state.atrium = AppState(database=database, hub=hub, settings=settings)
         try:
             yield
         finally:
@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, run_hub: bool = Fa
 
     app = FastAPI(title="Atrium hub", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(AtriumError, _atrium_error)
-    for module in (health, devices, ingest):
+    for module in (health, devices, ingest, rooms, bookings):
         app.include_router(module.router)
     return app
 

@@ -1,12 +1,15 @@
 """Dependencies shared by every route, declared once as ``Annotated`` aliases."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from hub.api.state import AppState
+from hub.services.bookings import DEFAULT_RULES, BookingRules, site_zone
 
 
 def get_state(request: Request) -> AppState:
@@ -21,3 +24,21 @@ def get_session(state: Annotated[AppState, Depends(get_state)]) -> Iterator[Sess
 
 StateDep = Annotated[AppState, Depends(get_state)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def utc_now() -> datetime:
+    """The one place a request reads the clock; services are given ``now``."""
+    return datetime.now(UTC)
+
+
+def get_booking_rules(state: StateDep) -> BookingRules:
+    return BookingRules.from_settings(state.settings) if state.settings is not None else DEFAULT_RULES
+
+
+def get_site_zone(session: SessionDep) -> ZoneInfo:
+    return site_zone(session)
+
+
+NowDep = Annotated[datetime, Depends(utc_now)]
+BookingRulesDep = Annotated[BookingRules, Depends(get_booking_rules)]
+SiteZoneDep = Annotated[ZoneInfo, Depends(get_site_zone)]

@@ -5,8 +5,10 @@ from typing import Any
 
 import pytest
 
-from hub.runtime import Hub
+from devices.site import SAMPLE_BUILDING, load_building
+from hub.runtime import Database, Hub
 from hub.settings import Settings
+from hub.store.building_sync import sync_building
 from tests.brokers import TestBroker
 from tests.databases import ScratchDatabase
 
@@ -28,3 +30,13 @@ def start_hub(broker: TestBroker, database: ScratchDatabase) -> Iterator[StartHu
     yield start
     for hub in started:
         hub.stop()
+
+
+@pytest.fixture
+def site_database(database: ScratchDatabase) -> Iterator[Database]:
+    """The test's database, migrated and holding the sample building (site zone Europe/London)."""
+    opened = Database.open(database.url)
+    with opened.sessions.begin() as session:
+        sync_building(session, load_building(SAMPLE_BUILDING))
+    yield opened
+    opened.close()

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import hub.store.booking_models  # its tables belong to the schema
 import hub.store.outbox  # noqa: F401  (its table belongs to the schema)
 from hub.store.models import Base
 

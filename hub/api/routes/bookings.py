@@ -1,0 +1,237 @@
+"""Bookings and recurring series: book, change, cancel, extend, end, check in; a person's bookings and feed.
+
+No sign-in yet: the organiser is named in the body. The roles issue will take it from the caller
+instead, and decide who may change whose bookings.
+"""
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from hub.api.deps import BookingRulesDep, NowDep, SessionDep, SiteZoneDep
+from hub.api.routes.rooms import CALENDAR_TYPE, ERRORS, RangeEnd, RangeStart
+from hub.api.schemas_bookings import (
+    BookingCreate,
+    BookingPublic,
+    BookingUpdate,
+    Extension,
+    SeriesCancel,
+    SeriesCreate,
+    SeriesException,
+    SeriesPublic,
+)
+from hub.services import bookings, calendars
+from hub.services.bookings import Person
+
+router = APIRouter(tags=["bookings"])
+
+PersonQuery = Annotated[str, Query(description="Their email: bookings they organise or are invited to")]
+
+
+@router.post("/bookings", status_code=201, response_model=BookingPublic, responses=ERRORS, summary="Book a room")
+def create_booking(
+    body: BookingCreate, session: SessionDep, zone: SiteZoneDep, now: NowDep, rules: BookingRulesDep
+) -> BookingPublic:
+    booking = bookings.create_booking(
+        session,
+        room_id=body.room_id,
+        title=body.title,
+        start=body.start,
+        end=body.end,
+        organiser=Person(email=body.organiser.email, name=body.organiser.name),
+        attendees=body.attendees,
+        private=body.private,
+        source=body.source,
+        now=now,
+        rules=rules,
+    )
+    session.commit()
+    return BookingPublic.of(booking, zone)
+
+
+@router.get("/bookings", response_model=list[BookingPublic], responses=ERRORS, summary="A person's bookings")
+def person_bookings(
+    person: PersonQuery,
+    session: SessionDep,
+    zone: SiteZoneDep,
+    now: NowDep,
+    start: RangeStart = None,
+    end: RangeEnd = None,
+    include_cancelled: bool = False,
+) -> list[BookingPublic]:
+    first = start or now
+    found = bookings.list_person_bookings(
+        session, email=person, start=first, end=end or first + timedelta(days=7), include_cancelled=include_cancelled
+    )
+    return [BookingPublic.of(booking, zone) for booking in found]
+
+
+@router.get(
+    "/bookings/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **ERRORS},
+    summary="A person's bookings as an iCalendar feed",
+)
+def person_feed(
+    person: PersonQuery,
+    session: SessionDep,
+    now: NowDep,
+    rules: BookingRulesDep,
+    start: RangeStart = None,
+    end: RangeEnd = None,
+) -> Response:
+    feed = calendars.person_calendar(
+        session, email=person, start=start or now - timedelta(days=30), end=end or now + rules.horizon, now=now
+    )
+    return Response(content=feed, media_type=CALENDAR_TYPE)
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingPublic, responses=ERRORS, summary="One booking")
+def get_booking(booking_id: int, session: SessionDep, zone: SiteZoneDep) -> BookingPublic:
+    return BookingPublic.of(bookings.get_booking(session, booking_id), zone)
+
+
+@router.patch(
+    "/bookings/{booking_id}", response_model=BookingPublic, responses=ERRORS, summary="Rename, move or re-invite"
+)
+def update_booking(
+    booking_id: int, body: BookingUpdate, session: SessionDep, zone: SiteZoneDep, now: NowDep, rules: BookingRulesDep
+) -> BookingPublic:
+    booking = bookings.update_booking(
+        session,
+        booking_id=booking_id,
+        title=body.title,
+        start=body.start,
+        end=body.end,
+        room_id=body.room_id,
+        attendees=body.attendees,
+        private=body.private,
+        now=now,
+        rules=rules,
+    )
+    session.commit()
+    return BookingPublic.of(booking, zone)
+
+
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    response_model=BookingPublic,
+    responses=ERRORS,
+    summary="Cancel a booking (one meeting of a series; with following=true, that one and all after it)",
+)
+def cancel_booking(
+    booking_id: int,
+    session: SessionDep,
+    zone: SiteZoneDep,
+    now: NowDep,
+    following: Annotated[bool, Query(description="Also cancel the series' later meetings")] = False,
+) -> BookingPublic:
+    booking = bookings.cancel_booking(session, booking_id=booking_id, and_following=following, now=now)
+    session.commit()
+    return BookingPublic.of(booking, zone)
+
+
+@router.post(
+    "/bookings/{booking_id}/extend", response_model=BookingPublic, responses=ERRORS, summary="Make a booking longer"
+)
+def extend_booking(
+    booking_id: int, body: Extension, session: SessionDep, zone: SiteZoneDep, now: NowDep, rules: BookingRulesDep
+) -> BookingPublic:
+    booking = bookings.extend_booking(session, booking_id=booking_id, minutes=body.minutes, now=now, rules=rules)
+    session.commit()
+    return BookingPublic.of(booking, zone)
+
+
+@router.post(
+    "/bookings/{booking_id}/end", response_model=BookingPublic, responses=ERRORS, summary="End a meeting early"
+)
+def end_booking(booking_id: int, session: SessionDep, zone: SiteZoneDep, now: NowDep) -> BookingPublic:
+    booking = bookings.end_booking(session, booking_id=booking_id, now=now)
+    session.commit()
+    return BookingPublic.of(booking, zone)
+
+
+@router.post(
+    "/bookings/{booking_id}/check-in",
+    response_model=BookingPublic,
+    responses=ERRORS,
+    summary="Check in: the meeting's people are there",
+)
+def check_in(
+    booking_id: int, session: SessionDep, zone: SiteZoneDep, now: NowDep, rules: BookingRulesDep
+) -> BookingPublic:
+    booking = bookings.check_in(session, booking_id=booking_id, now=now, rules=rules)
+    session.commit()
+    return BookingPublic.of(booking, zone)
+
+
+@router.post(
+    "/series", status_code=201, response_model=SeriesPublic, responses=ERRORS, summary="Book a room by an RRULE"
+)
+def create_series(
+    body: SeriesCreate, session: SessionDep, zone: SiteZoneDep, now: NowDep, rules: BookingRulesDep
+) -> SeriesPublic:
+    series = bookings.create_series(
+        session,
+        room_id=body.room_id,
+        title=body.title,
+        start=body.start,
+        end=body.end,
+        rrule=body.rrule,
+        exdates=body.exdates,
+        organiser=Person(email=body.organiser.email, name=body.organiser.name),
+        attendees=body.attendees,
+        private=body.private,
+        source=body.source,
+        now=now,
+        rules=rules,
+    )
+    session.commit()
+    return SeriesPublic.of(series, bookings.series_occurrences(session, series_id=series.id), zone)
+
+
+@router.get("/series/{series_id}", response_model=SeriesPublic, responses=ERRORS, summary="A series and its meetings")
+def get_series(series_id: int, session: SessionDep, zone: SiteZoneDep) -> SeriesPublic:
+    series = bookings.get_series(session, series_id)
+    return SeriesPublic.of(series, bookings.series_occurrences(session, series_id=series.id), zone)
+
+
+@router.post(
+    "/series/{series_id}/cancel",
+    response_model=SeriesPublic,
+    responses=ERRORS,
+    summary="Cancel a series from a meeting on (default: from now)",
+)
+def cancel_series(
+    series_id: int, session: SessionDep, zone: SiteZoneDep, now: NowDep, body: SeriesCancel | None = None
+) -> SeriesPublic:
+    bookings.cancel_series(session, series_id=series_id, from_start=body.from_start if body else None, now=now)
+    session.commit()
+    return get_series(series_id, session, zone)
+
+
+@router.post(
+    "/series/{series_id}/exceptions",
+    response_model=SeriesPublic,
+    responses=ERRORS,
+    summary="Cancel or move one meeting of a series",
+)
+def series_exception(
+    series_id: int, body: SeriesException, session: SessionDep, zone: SiteZoneDep, now: NowDep, rules: BookingRulesDep
+) -> SeriesPublic:
+    if body.action == "cancel":
+        bookings.cancel_occurrence(session, series_id=series_id, occurrence_start=body.occurrence_start, now=now)
+    else:
+        assert body.start is not None and body.end is not None
+        bookings.move_occurrence(
+            session,
+            series_id=series_id,
+            occurrence_start=body.occurrence_start,
+            start=body.start,
+            end=body.end,
+            now=now,
+            rules=rules,
+        )
+    session.commit()
+    return get_series(series_id, session, zone)
