@@ -90,6 +90,11 @@ def hub_availability_topic(site: str) -> str:
     return f"{ROOT}/{site}/{HUB_NODE}/{Channel.AVAILABILITY.value}"
 
 
+def hub_notifications_topic(site: str) -> str:
+    """Where the hub tells people things (a booking released, a problem reported) for mail or chat bridges."""
+    return f"{ROOT}/{site}/{HUB_NODE}/notifications"
+
+
 def subscriptions(site: str, shared_group: str | None = None) -> list[str]:
     """Topic filters the hub subscribes to: one per device channel (never its own commands)."""
     filters = [f"{ROOT}/{site}/+/{channel.value}" for channel in DEVICE_CHANNELS]

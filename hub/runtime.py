@@ -3,11 +3,13 @@
 import logging
 import queue
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from devices.payloads import ButtonPressed, OccupancyTelemetry
 from devices.site import Building, SiteConfigError, load_building, synthetic_building
 from devices.transport import BrokerEndpoint, BrokerUrlError
 from hub.errors import ConfigError
@@ -16,8 +18,12 @@ from hub.mqtt.embedded_broker import EmbeddedBroker
 from hub.mqtt.outbox_relay import OutboxRelay
 from hub.pipeline import IngestPipeline
 from hub.scheduler import JobFunction, Scheduler
+from hub.services.bookings import BookingRules, materialise_series
 from hub.services.ingest import Registry
+from hub.services.occupancy_rules import OccupancyRules
 from hub.services.reactions import Reactions
+from hub.services.room_automation import apply_occupancy_rules, obey_button, record_occupancy
+from hub.services.room_displays import refresh_changed_rooms_before_commit, refresh_due_rooms
 from hub.settings import Settings
 from hub.store.building_sync import sync_building
 from hub.store.db import create_engine, migrate, session_factory
@@ -30,6 +36,14 @@ SILENCE_SWEEP_S = 0.5
 """How often devices past their liveness window are marked offline."""
 OUTBOX_KEPT_FOR = timedelta(days=1)
 """How long published outbox messages stay for inspection."""
+
+
+OCCUPANCY_RULES_EVERY_S = 2.0
+"""How often running meetings are checked against their rooms' occupancy."""
+
+
+def _materialise(session: Session, now: datetime, *, rules: BookingRules) -> object:
+    return materialise_series(session, now=now, rules=rules)
 
 
 def forget_published_outbox(session: Session, now: datetime) -> int:
@@ -48,7 +62,9 @@ class Database:
         """Connect and migrate; raises ConfigError with one sentence when that fails."""
         engine = create_engine(url)
         migrate(engine)
-        return cls(engine, session_factory(engine))
+        sessions = session_factory(engine)
+        refresh_changed_rooms_before_commit(sessions, lambda: datetime.now(UTC))
+        return cls(engine, sessions)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -84,11 +100,22 @@ class Hub:
         self.pipeline: IngestPipeline | None = None
         self.relay: OutboxRelay | None = None
         self.scheduler: Scheduler | None = None
+        booking_rules = BookingRules.from_settings(settings)
+        occupancy_rules = OccupancyRules.from_settings(settings)
         self.reactions = Reactions()
         """What the domain does with device messages; features register here before start()."""
+        self.reactions.on(OccupancyTelemetry, "record occupancy", record_occupancy)
+        self.reactions.on(ButtonPressed, "door display button", obey_button(booking_rules))
         self.jobs: list[tuple[str, float, JobFunction]] = [
             ("mark silent devices offline", SILENCE_SWEEP_S, mark_silent_devices_offline),
             ("forget published outbox messages", 600.0, forget_published_outbox),
+            ("refresh room displays at their boundaries", 1.0, refresh_due_rooms),
+            (
+                "apply occupancy rules",
+                OCCUPANCY_RULES_EVERY_S,
+                partial(apply_occupancy_rules, rules=occupancy_rules, booking_rules=booking_rules),
+            ),
+            ("book recurring series ahead", 3600.0, partial(_materialise, rules=booking_rules)),
         ]
         """Timed work; features add theirs before start()."""
         self._registry: Registry | None = None

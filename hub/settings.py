@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     booking_check_in_minutes: int = Field(
         default=10, ge=0, le=120, description="How long before its start a booking may be checked in"
     )
+    occupancy_release_after_s: int = Field(
+        default=600, ge=1, description="A booking nobody checked in is released this long after its start"
+    )
+    occupancy_extend_by_min: int = Field(
+        default=15, ge=0, le=240, description="Extend a meeting people are still in, if the room is free (0: never)"
+    )
+    occupancy_end_empty_after_s: int = Field(
+        default=600, ge=0, description="End a meeting whose room has been empty this long (0: never)"
+    )
+    occupancy_stale_after_s: int = Field(
+        default=300, ge=1, description="Occupancy readings older than this are ignored by the rules"
+    )
 
 
 @lru_cache

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from devices.base import AtriumModel
+from hub.settings import Settings
 
 
 class OccupancyRules(AtriumModel):
@@ -23,7 +24,16 @@ class OccupancyRules(AtriumModel):
     auto_extend_by: timedelta | None = Field(default=timedelta(minutes=15), description="None: never extend")
     end_when_empty_for: timedelta | None = Field(default=timedelta(minutes=10), description="None: never end early")
     stale_after: timedelta = Field(default=timedelta(minutes=5), description="Older sensor data is ignored")
-    no_show_strikes: int = Field(default=3, ge=1, description="No-shows in a row that cancel a series")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "OccupancyRules":
+        """The site's defaults, from ``ATRIUM_OCCUPANCY_*``."""
+        return cls(
+            release_after=timedelta(seconds=settings.occupancy_release_after_s),
+            auto_extend_by=timedelta(minutes=settings.occupancy_extend_by_min) or None,
+            end_when_empty_for=timedelta(seconds=settings.occupancy_end_empty_after_s) or None,
+            stale_after=timedelta(seconds=settings.occupancy_stale_after_s),
+        )
 
 
 class Action(StrEnum):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,7 +47,19 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE: a transaction takes the write lock when it starts (waiting up to the busy timeout),
+    # so one that read first cannot fail at its first write because another writer came between.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect_insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
+    """INSERT with ON CONFLICT for the session's database (both dialects spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.Insert
+    if dialect == "postgresql":
+        return postgresql.Insert
+    raise NotImplementedError(f"Atrium stores into SQLite or PostgreSQL, not {dialect}")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

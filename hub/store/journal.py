@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from devices.kinds import DeviceKind
 from hub.services.ingest import DUPLICATES, STORED, BatchPlan, MessageRow, Registry
 from hub.services.reactions import NewMessage, Reactions
+from hub.store.db import dialect_insert
 from hub.store.models import Device, DeviceMessage, IngestCounter, RejectedMessage
 
 DEAD_LETTER_PAYLOAD_BYTES = 4096
@@ -54,20 +54,11 @@ def write_batch(
     return BatchResult(stored=stored, duplicates=duplicates, rejected=len(plan.rejects))
 
 
-def _insert(session: Session) -> type[sqlite.Insert] | type[postgresql.Insert]:
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return sqlite.Insert
-    if dialect == "postgresql":
-        return postgresql.Insert
-    raise NotImplementedError(f"Atrium stores into SQLite or PostgreSQL, not {dialect}")
-
-
 def _insert_messages(session: Session, plan: BatchPlan) -> list[MessageRow]:
     """Insert rows, skipping (device, seq) pairs already stored; returns the rows that were new."""
     if not plan.rows:
         return []
-    insert = _insert(session)
+    insert = dialect_insert(session)
     statement = (
         insert(DeviceMessage)
         .values(
@@ -137,7 +128,7 @@ def _keep_dead_letters(session: Session, plan: BatchPlan, limit: int) -> None:
 def _add_to_counters(session: Session, increments: Mapping[str, int]) -> None:
     if not increments:
         return
-    insert = _insert(session)
+    insert = dialect_insert(session)
     statement = insert(IngestCounter).values([{"name": name, "count": n} for name, n in sorted(increments.items())])
     session.execute(
         statement.on_conflict_do_update(

@@ -1,0 +1,200 @@
+"""Meeting rooms run themselves: door-display buttons, occupancy sensors and the clock act on bookings.
+
+Reactions (run once per new device message, in the ingest transaction) record what occupancy
+sensors see and obey door-display buttons; timed jobs apply the occupancy rules and republish
+displays at their boundaries. Every change goes through the bookings service, so the same checks
+apply as for the API, and the room's displays are refreshed before each commit.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from devices.payloads import ButtonPressed, DisplayButton, OccupancyTelemetry
+from hub.errors import AtriumError, Conflict
+from hub.services import bookings
+from hub.services.notifications import NotificationKind, notify
+from hub.services.occupancy_rules import Action, LiveBooking, Occupancy, OccupancyRules, decide
+from hub.services.reactions import NewMessage
+from hub.services.room_displays import mark_room_changed, room_live
+from hub.store.booking_models import HOLDS_ROOM, Booking, BookingSource
+from hub.store.models import Device, Site
+
+log = logging.getLogger(__name__)
+
+BOOK_NOW_DEFAULT_MINUTES = 30
+EXTEND_DEFAULT_MINUTES = 15
+WALK_UP_ORGANISER = bookings.Person(email="walk-up@atrium.invalid", name="Booked at the door")
+
+
+def _device_room(session: Session, device_id: str) -> str | None:
+    return session.scalar(sa.select(Device.room_id).where(Device.id == device_id))
+
+
+def record_occupancy(session: Session, new: NewMessage, _now: datetime) -> None:
+    """An occupancy reading updates its room's live occupancy (the rules act on it)."""
+    reading = new.message
+    assert isinstance(reading, OccupancyTelemetry)
+    room_id = _device_room(session, new.device_id)
+    if room_id is None:
+        return
+    live = room_live(session, room_id)
+    if live.observed_at is not None and reading.ts < live.observed_at:
+        return  # an old reading replayed from a device's buffer says nothing about now
+    live.observed_at = reading.ts
+    live.people = reading.people
+    if reading.people > 0 or reading.presence:
+        live.empty_since = None
+    elif live.empty_since is None:
+        live.empty_since = reading.ts
+
+
+def obey_button(rules: bookings.BookingRules) -> Callable[[Session, NewMessage, datetime], None]:
+    """A door display's button acts on the display's own room, never on another."""
+
+    def react(session: Session, new: NewMessage, now: datetime) -> None:
+        press = new.message
+        assert isinstance(press, ButtonPressed)
+        room_id = _device_room(session, new.device_id)
+        if room_id is None:
+            raise Conflict(f"door display {new.device_id} is not in a room")
+        agenda = bookings.room_agenda(session, room_id=room_id, now=now)
+        current, upcoming = agenda.current, agenda.next
+        if press.button is DisplayButton.BOOK_NOW:
+            minutes = press.minutes or BOOK_NOW_DEFAULT_MINUTES
+            booked = bookings.create_booking(
+                session,
+                room_id=room_id,
+                title="Booked at the door",
+                start=now,
+                end=now + timedelta(minutes=minutes),
+                organiser=WALK_UP_ORGANISER,
+                source=BookingSource.DISPLAY,
+                now=now,
+                rules=rules,
+            )
+            bookings.check_in(session, booking_id=booked.id, now=now, rules=rules)  # whoever pressed is there
+        elif press.button is DisplayButton.CHECK_IN:
+            target = current if current is not None and current.checked_in_at is None else upcoming
+            if target is None:
+                raise Conflict("there is no meeting to check in")
+            bookings.check_in(session, booking_id=target.id, now=now, rules=rules)
+        elif press.button is DisplayButton.EXTEND:
+            if current is None:
+                raise Conflict("there is no meeting to extend")
+            bookings.extend_booking(
+                session, booking_id=current.id, minutes=press.minutes or EXTEND_DEFAULT_MINUTES, now=now, rules=rules
+            )
+        elif press.button is DisplayButton.END_MEETING:
+            if current is None:
+                raise Conflict("there is no meeting to end")
+            bookings.end_booking(session, booking_id=current.id, now=now)
+        elif press.button is DisplayButton.REPORT_PROBLEM:
+            site_id = session.scalars(sa.select(Site.id).limit(1)).one()
+            notify(
+                session,
+                site_id=site_id,
+                kind=NotificationKind.PROBLEM_REPORTED,
+                to="facilities",
+                subject=f"Problem reported in {agenda.room.name}",
+                text=press.note or "Someone pressed 'report a problem' on the door display.",
+                room_id=room_id,
+                now=now,
+            )
+        mark_room_changed(session, room_id)
+
+    return react
+
+
+def apply_occupancy_rules(
+    session: Session, now: datetime, *, rules: OccupancyRules, booking_rules: bookings.BookingRules
+) -> int:
+    """The timed job: check in, release, extend or end the meetings running now; returns actions taken."""
+    running = session.scalars(
+        sa.select(Booking)
+        .where(Booking.status.in_(HOLDS_ROOM), Booking.starts_at <= now, Booking.ends_at > now)
+        .order_by(Booking.starts_at)
+    ).all()
+    sensed = set(session.scalars(sa.select(Device.room_id).where(Device.kind == "occupancy", Device.in_building)).all())
+    taken = 0
+    for booking in running:
+        live = room_live(session, booking.room_id) if booking.room_id in sensed else None
+        occupancy = None
+        if live is not None and live.observed_at is not None:
+            occupancy = Occupancy(observed_at=live.observed_at, people=live.people, empty_since=live.empty_since)
+        elif live is not None:
+            occupancy = Occupancy(observed_at=datetime.min.replace(tzinfo=now.tzinfo), people=0, empty_since=None)
+        extend_by = rules.auto_extend_by or timedelta(0)
+        free_after = not bookings.clashes(
+            session,
+            room_id=booking.room_id,
+            start=booking.ends_at,
+            end=booking.ends_at + extend_by,
+            exclude=[booking.id],
+        )
+        action = decide(
+            LiveBooking(start=booking.starts_at, end=booking.ends_at, checked_in=booking.checked_in_at is not None),
+            occupancy,
+            rules=rules,
+            now=now,
+            free_after=free_after,
+        )
+        if action is None:
+            continue
+        try:
+            with session.begin_nested():
+                _act(session, booking, action, now=now, rules=rules, booking_rules=booking_rules)
+            taken += 1
+        except AtriumError as refused:
+            log.info("occupancy rule %s on booking %d refused: %s", action.value, booking.id, refused)
+    return taken
+
+
+def _act(
+    session: Session,
+    booking: Booking,
+    action: Action,
+    *,
+    now: datetime,
+    rules: OccupancyRules,
+    booking_rules: bookings.BookingRules,
+) -> None:
+    if action is Action.CHECK_IN:
+        bookings.check_in(session, booking_id=booking.id, now=now, rules=booking_rules)
+    elif action is Action.END:
+        bookings.end_booking(session, booking_id=booking.id, now=now)
+    elif action is Action.EXTEND and rules.auto_extend_by is not None:
+        bookings.extend_booking(
+            session,
+            booking_id=booking.id,
+            minutes=int(rules.auto_extend_by / timedelta(minutes=1)),
+            now=now,
+            rules=booking_rules,
+        )
+    elif action is Action.RELEASE:
+        release = bookings.release_booking(session, booking_id=booking.id, now=now, rules=booking_rules)
+        site_id = session.scalars(sa.select(Site.id).limit(1)).one()
+        notify(
+            session,
+            site_id=site_id,
+            kind=NotificationKind.BOOKING_RELEASED,
+            to=booking.organiser_email,
+            subject=f"{booking.title}: room released",
+            text=f"Nobody checked in to {booking.room.name}, so the room was released for others.",
+            room_id=booking.room_id,
+            now=now,
+        )
+        if release.series_cancelled:
+            notify(
+                session,
+                site_id=site_id,
+                kind=NotificationKind.SERIES_CANCELLED,
+                to=booking.organiser_email,
+                subject=f"{booking.title}: series cancelled after {release.strikes} no-shows",
+                text="The rest of the series was cancelled; book again when you need the room.",
+                room_id=booking.room_id,
+                now=now,
+            )
