@@ -64,6 +64,20 @@ def report(
         console.print(days_table(result))
 
 
+@rooms_app.command("panel-url")
+def panel_url(
+    room: Annotated[str, typer.Argument(help="Room id, as in the building file")],
+    host: Annotated[str | None, typer.Option(help="The hub's address as the tablet reaches it")] = None,
+) -> None:
+    """Print the URL of a room's wall panel, with the room-scoped token it needs."""
+    from hub.cli import settings_with
+    from hub.services.panel_tokens import panel_token, site_secret
+
+    settings = settings_with()
+    base = host or f"http://{settings.api_host}:{settings.api_port}"
+    typer.echo(f"{base}/panel/{room}?token={panel_token(site_secret(settings), room)}")
+
+
 def _title(report: Utilisation, what: str) -> str:
     return f"{what}, {report.first_day:%a %d %b %Y} to {report.last_day:%a %d %b %Y} ({report.timezone})"
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     booking_check_in_minutes: int = Field(
         default=10, ge=0, le=120, description="How long before its start a booking may be checked in"
     )
+    secret_key: str | None = Field(
+        default=None, description="Site secret (hex) for panel tokens; unset: kept in var/secret.key"
+    )
     occupancy_release_after_s: int = Field(
         default=600, ge=1, description="A booking nobody checked in is released this long after its start"
     )

@@ -52,6 +52,63 @@ def record_occupancy(session: Session, new: NewMessage, _now: datetime) -> None:
         live.empty_since = reading.ts
 
 
+def press_button(
+    session: Session,
+    *,
+    room_id: str,
+    button: DisplayButton,
+    minutes: int | None = None,
+    note: str | None = None,
+    source: BookingSource = BookingSource.DISPLAY,
+    now: datetime,
+    rules: bookings.BookingRules,
+) -> None:
+    """What a button on a room's door display or wall panel does, always to that room."""
+    agenda = bookings.room_agenda(session, room_id=room_id, now=now)
+    current, upcoming = agenda.current, agenda.next
+    if button is DisplayButton.BOOK_NOW:
+        booked = bookings.create_booking(
+            session,
+            room_id=room_id,
+            title="Booked at the door",
+            start=now,
+            end=now + timedelta(minutes=minutes or BOOK_NOW_DEFAULT_MINUTES),
+            organiser=WALK_UP_ORGANISER,
+            source=source,
+            now=now,
+            rules=rules,
+        )
+        bookings.check_in(session, booking_id=booked.id, now=now, rules=rules)  # whoever pressed is there
+    elif button is DisplayButton.CHECK_IN:
+        target = current if current is not None and current.checked_in_at is None else upcoming
+        if target is None:
+            raise Conflict("there is no meeting to check in")
+        bookings.check_in(session, booking_id=target.id, now=now, rules=rules)
+    elif button is DisplayButton.EXTEND:
+        if current is None:
+            raise Conflict("there is no meeting to extend")
+        bookings.extend_booking(
+            session, booking_id=current.id, minutes=minutes or EXTEND_DEFAULT_MINUTES, now=now, rules=rules
+        )
+    elif button is DisplayButton.END_MEETING:
+        if current is None:
+            raise Conflict("there is no meeting to end")
+        bookings.end_booking(session, booking_id=current.id, now=now)
+    elif button is DisplayButton.REPORT_PROBLEM:
+        site_id = session.scalars(sa.select(Site.id).limit(1)).one()
+        notify(
+            session,
+            site_id=site_id,
+            kind=NotificationKind.PROBLEM_REPORTED,
+            to="facilities",
+            subject=f"Problem reported in {agenda.room.name}",
+            text=note or "Someone pressed 'report a problem' beside the room.",
+            room_id=room_id,
+            now=now,
+        )
+    mark_room_changed(session, room_id)
+
+
 def obey_button(rules: bookings.BookingRules) -> Callable[[Session, NewMessage, datetime], None]:
     """A door display's button acts on the display's own room, never on another."""
 
@@ -61,50 +118,9 @@ def obey_button(rules: bookings.BookingRules) -> Callable[[Session, NewMessage, 
         room_id = _device_room(session, new.device_id)
         if room_id is None:
             raise Conflict(f"door display {new.device_id} is not in a room")
-        agenda = bookings.room_agenda(session, room_id=room_id, now=now)
-        current, upcoming = agenda.current, agenda.next
-        if press.button is DisplayButton.BOOK_NOW:
-            minutes = press.minutes or BOOK_NOW_DEFAULT_MINUTES
-            booked = bookings.create_booking(
-                session,
-                room_id=room_id,
-                title="Booked at the door",
-                start=now,
-                end=now + timedelta(minutes=minutes),
-                organiser=WALK_UP_ORGANISER,
-                source=BookingSource.DISPLAY,
-                now=now,
-                rules=rules,
-            )
-            bookings.check_in(session, booking_id=booked.id, now=now, rules=rules)  # whoever pressed is there
-        elif press.button is DisplayButton.CHECK_IN:
-            target = current if current is not None and current.checked_in_at is None else upcoming
-            if target is None:
-                raise Conflict("there is no meeting to check in")
-            bookings.check_in(session, booking_id=target.id, now=now, rules=rules)
-        elif press.button is DisplayButton.EXTEND:
-            if current is None:
-                raise Conflict("there is no meeting to extend")
-            bookings.extend_booking(
-                session, booking_id=current.id, minutes=press.minutes or EXTEND_DEFAULT_MINUTES, now=now, rules=rules
-            )
-        elif press.button is DisplayButton.END_MEETING:
-            if current is None:
-                raise Conflict("there is no meeting to end")
-            bookings.end_booking(session, booking_id=current.id, now=now)
-        elif press.button is DisplayButton.REPORT_PROBLEM:
-            site_id = session.scalars(sa.select(Site.id).limit(1)).one()
-            notify(
-                session,
-                site_id=site_id,
-                kind=NotificationKind.PROBLEM_REPORTED,
-                to="facilities",
-                subject=f"Problem reported in {agenda.room.name}",
-                text=press.note or "Someone pressed 'report a problem' on the door display.",
-                room_id=room_id,
-                now=now,
-            )
-        mark_room_changed(session, room_id)
+        press_button(
+            session, room_id=room_id, button=press.button, minutes=press.minutes, note=press.note, now=now, rules=rules
+        )
 
     return react
 
