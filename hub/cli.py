@@ -110,7 +110,14 @@ def demo(
         running.start()
     except ConfigError as error:
         raise fail(error) from None
-    assert running.endpoint is not None
+    assert running.endpoint is not None and running.database is not None
+    from datetime import UTC, datetime
+
+    from hub.services.demo_seed import DEMO_ROOMS, seed_today
+    from hub.services.panel_tokens import panel_token, site_secret
+
+    with running.database.sessions.begin() as session:
+        seeded = seed_today(session, now=datetime.now(UTC))
     fleet = _start_fleet(running, interval)
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     console.print(
@@ -120,6 +127,9 @@ def demo(
             f"database  {running.database.engine.url.render_as_string() if running.database else '?'}\n"
             f"API       {api_url}  (docs: {api_url}/docs)\n"
             f"devices   {running.building.device_count()} simulated, reporting every {interval:g}s\n"
+            f"bookings  {seeded} seeded for today\n"
+            f"panel     {api_url}/panel/{DEMO_ROOMS[0]}?token={panel_token(site_secret(settings), DEMO_ROOMS[0])}\n"
+            "          (others: atrium rooms panel-url ROOM)\n"
             + (f"stops after {duration:g}s" if duration else "Ctrl-C stops everything"),
             title="running",
         )

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from devices.site import SAMPLE_BUILDING, load_building
 from hub.cli import app
 from hub.mqtt.embedded_broker import free_port
+from hub.store.booking_models import Booking
 from hub.store.db import create_engine
 from hub.store.models import DeviceMessage
 from tests.helpers import wait_for
@@ -91,8 +92,11 @@ def test_the_demo_brings_up_the_sample_building_and_leaves_telemetry_for_every_d
                 sa.select(DeviceMessage.device_id).where(DeviceMessage.channel == "telemetry").distinct()
             )
         )
+        seeded = connection.scalar(sa.select(sa.func.count()).select_from(Booking))
     engine.dispose()
     assert reporting == expected
+    assert seeded, "the demo seeds today's bookings for its panels"
+    assert "/panel/atlas?token=" in (tmp_path / "demo.log").read_text()
 
 
 def _get(url: str) -> Any:
