@@ -31,16 +31,16 @@ _DIRTY_ROOMS = "atrium_rooms_changed"
 _REFRESHING = "atrium_rooms_refreshing"
 
 
-def room_live(session: Session, room_id: str) -> RoomLive:
-    """The room's live row, created on first use."""
-    live = session.get(RoomLive, room_id)
+def room_live(session: Session, room_id: str, *, lock: bool = False) -> RoomLive:
+    """The room's live row, created on first use; ``lock`` holds it until the transaction ends."""
+    live = session.get(RoomLive, room_id, with_for_update=lock, populate_existing=lock)
     if live is None:
         # Two transactions may meet a room for the first time at once: let one insert win.
         insert = dialect_insert(session)(RoomLive).values(
             room_id=room_id, people=0, out_of_order=False, needs_cleaning=False
         )
         session.execute(insert.on_conflict_do_nothing(index_elements=["room_id"]))
-        live = session.get(RoomLive, room_id)
+        live = session.get(RoomLive, room_id, with_for_update=lock, populate_existing=lock)
         assert live is not None
     return live
 
@@ -87,11 +87,15 @@ def room_display_state(session: Session, room_id: str, now: datetime) -> ShowRoo
 
 
 def refresh_room(session: Session, room_id: str, now: datetime) -> bool:
-    """Publish the room's state to its displays if it changed; returns whether it was published."""
+    """Publish the room's state to its displays if it changed; returns whether it was published.
+
+    The room's live row is locked first, so two refreshes of one room (a booking's commit and the
+    timed job) take turns, and the later one computes from what the earlier one committed.
+    """
+    live = room_live(session, room_id, lock=True)
     facts, status = current_status(session, room_id, now)
     command = display_command(facts, status, command_id=uuid.uuid4().hex, now=now)
     digest = hashlib.sha256(command.model_dump_json(exclude={"id", "ts"}).encode()).hexdigest()
-    live = room_live(session, room_id)
     live.display_changes_at = status.changes_at
     if live.display_digest == digest:
         return False

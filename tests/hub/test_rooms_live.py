@@ -12,7 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.codec import encode
 from devices.kinds import DeviceKind
-from devices.payloads import DisplayButton, OccupancyTelemetry, RoomState
+from devices.payloads import ButtonPressed, DisplayButton, OccupancyTelemetry, RoomState
 from devices.site import SAMPLE_BUILDING, load_building
 from devices.topics import Channel, device_topic, hub_notifications_topic
 from devices.transport import BrokerEndpoint, MqttProtocol
@@ -183,3 +183,43 @@ def _counter(hub: Hub, name: str) -> int:
     assert hub.database is not None
     with hub.database.sessions() as session:
         return read_counters(session).get(name, 0)
+
+
+@pytest.mark.slow
+def test_the_display_changes_by_itself_when_a_meeting_starts(
+    broker: TestBroker, start_hub: StartHub, watcher: Watcher
+) -> None:
+    hub = start_hub(building=str(SAMPLE_BUILDING), **FAST_RULES)
+    booking_id = book(hub, minutes_ago=-4 / 60)  # starts in four seconds
+    wait_for(
+        lambda: any(s["state"] == RoomState.FREE and s.get("free_until") for s in watcher.states),
+        what="the room shown free until the meeting",
+    )
+    wait_for(lambda: watcher.state() == RoomState.BOOKED, timeout=30, what="the display turning at the start")
+    assert status_of(hub, booking_id) == BookingStatus.BOOKED
+
+
+@pytest.mark.slow
+def test_a_replayed_button_press_acts_once(broker: TestBroker, start_hub: StartHub, watcher: Watcher) -> None:
+    hub = start_hub(building=str(SAMPLE_BUILDING), **FAST_RULES)
+    press = ButtonPressed(
+        v=1,
+        device_id=DOOR,
+        seq=7,
+        ts=datetime.now(UTC),
+        kind=DeviceKind.DOOR_DISPLAY,
+        event="button_pressed",
+        button=DisplayButton.BOOK_NOW,
+        minutes=15,
+    )
+    publisher = Publisher(broker.endpoint)
+    for _ in range(3):
+        publisher.publish(device_topic("hq", DOOR, Channel.EVENT), encode(press))
+    publisher.close()
+    wait_for(lambda: watcher.state() == RoomState.IN_USE, what="the walk-up meeting shown")
+    wait_for(lambda: _counter(hub, "duplicates") == 2, what="the replays counted as duplicates")
+    assert hub.database is not None
+    with hub.database.sessions() as session:
+        made = session.scalars(sa.select(Booking).where(Booking.room_id == ROOM)).all()
+    assert len(made) == 1
+    assert _counter(hub, "reaction_refused:door display button") == 0
