@@ -34,6 +34,15 @@ class DeviceSpec(AtriumModel):
     firmware: Name | None = None
 
 
+class RoomRules(AtriumModel):
+    """A room's own occupancy rules, where it differs from the site's (``[floors.rooms.occupancy]``)."""
+
+    auto_check_in: bool | None = None
+    release_after_min: int | None = Field(default=None, ge=1, le=240)
+    extend_by_min: int | None = Field(default=None, ge=0, le=240, description="0: never extend")
+    end_empty_after_min: int | None = Field(default=None, ge=0, le=240, description="0: never end early")
+
+
 class RoomSpec(AtriumModel):
     """A room: bookable meeting rooms have a capacity above zero."""
 
@@ -43,6 +52,7 @@ class RoomSpec(AtriumModel):
     bookable: bool = True
     equipment: list[Name] = Field(default_factory=list)
     devices: list[DeviceSpec] = Field(default_factory=list)
+    occupancy: RoomRules | None = None
 
 
 class FloorSpec(AtriumModel):

@@ -113,7 +113,16 @@ class Hub:
             (
                 "apply occupancy rules",
                 OCCUPANCY_RULES_EVERY_S,
-                partial(apply_occupancy_rules, rules=occupancy_rules, booking_rules=booking_rules),
+                partial(
+                    apply_occupancy_rules,
+                    rules=occupancy_rules,
+                    booking_rules=booking_rules,
+                    room_rules={
+                        room.id: occupancy_rules.for_room(room.occupancy)
+                        for _, room in self.building.rooms()
+                        if room.occupancy is not None
+                    },
+                ),
             ),
             ("book recurring series ahead", 3600.0, partial(_materialise, rules=booking_rules)),
         ]

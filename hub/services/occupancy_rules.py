@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from devices.base import AtriumModel
+from devices.site import RoomRules
 from hub.settings import Settings
 
 
@@ -34,6 +35,21 @@ class OccupancyRules(AtriumModel):
             end_when_empty_for=timedelta(seconds=settings.occupancy_end_empty_after_s) or None,
             stale_after=timedelta(seconds=settings.occupancy_stale_after_s),
         )
+
+    def for_room(self, own: RoomRules | None) -> "OccupancyRules":
+        """These rules with a room's own settings from the building file applied."""
+        if own is None:
+            return self
+        changes: dict[str, object] = {}
+        if own.auto_check_in is not None:
+            changes["auto_check_in"] = own.auto_check_in
+        if own.release_after_min is not None:
+            changes["release_after"] = timedelta(minutes=own.release_after_min)
+        if own.extend_by_min is not None:
+            changes["auto_extend_by"] = timedelta(minutes=own.extend_by_min) or None
+        if own.end_empty_after_min is not None:
+            changes["end_when_empty_for"] = timedelta(minutes=own.end_empty_after_min) or None
+        return self.model_copy(update=changes)
 
 
 class Action(StrEnum):

@@ -7,7 +7,7 @@ apply as for the API, and the room's displays are refreshed before each commit.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -126,9 +126,17 @@ def obey_button(rules: bookings.BookingRules) -> Callable[[Session, NewMessage, 
 
 
 def apply_occupancy_rules(
-    session: Session, now: datetime, *, rules: OccupancyRules, booking_rules: bookings.BookingRules
+    session: Session,
+    now: datetime,
+    *,
+    rules: OccupancyRules,
+    booking_rules: bookings.BookingRules,
+    room_rules: Mapping[str, OccupancyRules] | None = None,
 ) -> int:
-    """The timed job: check in, release, extend or end the meetings running now; returns actions taken."""
+    """The timed job: check in, release, extend or end the meetings running now; returns actions taken.
+
+    ``room_rules`` holds the rooms whose building file sets rules of their own.
+    """
     running = session.scalars(
         sa.select(Booking)
         .where(Booking.status.in_(HOLDS_ROOM), Booking.starts_at <= now, Booking.ends_at > now)
@@ -137,13 +145,14 @@ def apply_occupancy_rules(
     sensed = set(session.scalars(sa.select(Device.room_id).where(Device.kind == "occupancy", Device.in_building)).all())
     taken = 0
     for booking in running:
+        rules_here = (room_rules or {}).get(booking.room_id, rules)
         live = room_live(session, booking.room_id) if booking.room_id in sensed else None
         occupancy = None
         if live is not None and live.observed_at is not None:
             occupancy = Occupancy(observed_at=live.observed_at, people=live.people, empty_since=live.empty_since)
         elif live is not None:
             occupancy = Occupancy(observed_at=datetime.min.replace(tzinfo=now.tzinfo), people=0, empty_since=None)
-        extend_by = rules.auto_extend_by or timedelta(0)
+        extend_by = rules_here.auto_extend_by or timedelta(0)
         free_after = not bookings.clashes(
             session,
             room_id=booking.room_id,
@@ -154,7 +163,7 @@ def apply_occupancy_rules(
         action = decide(
             LiveBooking(start=booking.starts_at, end=booking.ends_at, checked_in=booking.checked_in_at is not None),
             occupancy,
-            rules=rules,
+            rules=rules_here,
             now=now,
             free_after=free_after,
         )
@@ -162,7 +171,7 @@ def apply_occupancy_rules(
             continue
         try:
             with session.begin_nested():
-                _act(session, booking, action, now=now, rules=rules, booking_rules=booking_rules)
+                _act(session, booking, action, now=now, rules=rules_here, booking_rules=booking_rules)
             taken += 1
         except AtriumError as refused:
             log.info("occupancy rule %s on booking %d refused: %s", action.value, booking.id, refused)

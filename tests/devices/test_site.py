@@ -219,3 +219,22 @@ def test_synthetic_building_respects_rooms_per_floor() -> None:
 def test_synthetic_building_needs_a_device(devices: int) -> None:
     with pytest.raises(SiteConfigError, match="at least one device"):
         synthetic_building(devices)
+
+
+def test_a_rooms_own_occupancy_rules_are_read_and_checked(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(
+        SAMPLE_BUILDING.read_text().replace(
+            'id = "atlas"\n', 'id = "atlas"\noccupancy = { release_after_min = 20, extend_by_min = 0 }\n', 1
+        )
+    )
+    atlas = next(room for _, room in load_building(good).rooms() if room.id == "atlas")
+    assert atlas.occupancy is not None and atlas.occupancy.release_after_min == 20
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        SAMPLE_BUILDING.read_text().replace(
+            'id = "atlas"\n', 'id = "atlas"\noccupancy = { release_after_min = 0 }\n', 1
+        )
+    )
+    with pytest.raises(SiteConfigError, match="release_after_min"):
+        load_building(bad)

@@ -64,3 +64,15 @@ def test_rules_can_be_switched_off_per_room() -> None:
     running = LiveBooking(start=START, end=at(60), checked_in=True)
     assert decide(running, seen(59.5, 2), rules=rules, now=at(59.5), free_after=True) is None
     assert decide(running, seen(30, 0, empty_since=5), rules=rules, now=at(30), free_after=True) is None
+
+
+def test_a_room_of_the_building_file_can_set_its_own_rules() -> None:
+    from devices.site import RoomRules
+
+    own = RULES.for_room(RoomRules(release_after_min=30, extend_by_min=0, auto_check_in=False))
+    assert own.release_after == timedelta(minutes=30)
+    assert own.auto_extend_by is None
+    assert own.auto_check_in is False
+    assert own.end_when_empty_for == RULES.end_when_empty_for  # not set: the site's
+    assert RULES.for_room(None) is RULES
+    assert decide(BOOKING, seen(9.5, 0, empty_since=-30), rules=own, now=at(10), free_after=True) is None

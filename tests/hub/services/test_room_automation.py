@@ -85,3 +85,22 @@ def test_the_display_of_the_room_is_queued_for_publishing_with_each_change(site_
         ).all()
     assert retained and all(message.retain for message in retained)
     assert statuses(site_database, meetings[:1]) == [BookingStatus.RELEASED]
+
+
+def test_a_room_with_rules_of_its_own_keeps_its_meeting_longer(site_database: Database) -> None:
+    from devices.site import RoomRules
+
+    meetings = weekly_series(site_database)
+    start = FIRST.astimezone(UTC)
+    sensor_sees(site_database, people=0, at=start + timedelta(minutes=9))
+    patient = {"atlas": RULES.for_room(RoomRules(release_after_min=30))}
+    with site_database.sessions.begin() as session:
+        taken = apply_occupancy_rules(
+            session,
+            start + timedelta(minutes=10),
+            rules=RULES,
+            booking_rules=bookings.DEFAULT_RULES,
+            room_rules=patient,
+        )
+    assert taken == 0
+    assert statuses(site_database, meetings[:1]) == [BookingStatus.BOOKED]
