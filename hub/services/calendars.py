@@ -75,6 +75,17 @@ def _event(booking: Booking, now: datetime) -> icalendar.Event:
     return event
 
 
+FEED_HISTORY = timedelta(days=30)
+"""How far back a feed reaches when the caller names no start."""
+
+
+def feed_range(
+    start: datetime | None, end: datetime | None, *, now: datetime, horizon: timedelta
+) -> tuple[datetime, datetime]:
+    """A feed's span: what the caller asked, else from a month ago to the booking horizon."""
+    return start or now - FEED_HISTORY, end or now + horizon
+
+
 def room_calendar(session: Session, *, room_id: str, start: datetime, end: datetime, now: datetime) -> bytes:
     """A room's bookings overlapping [start, end), cancelled ones included so that subscribers drop them."""
     room = bookings.get_room(session, room_id)

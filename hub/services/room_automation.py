@@ -21,7 +21,8 @@ from hub.services.occupancy_rules import Action, LiveBooking, Occupancy, Occupan
 from hub.services.reactions import NewMessage
 from hub.services.room_displays import mark_room_changed, room_live
 from hub.store.booking_models import HOLDS_ROOM, Booking, BookingSource
-from hub.store.models import Device, Site
+from hub.store.models import Device
+from hub.store.registry import get_site
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def press_button(
             raise Conflict("there is no meeting to end")
         bookings.end_booking(session, booking_id=current.id, now=now)
     elif button is DisplayButton.REPORT_PROBLEM:
-        site_id = session.scalars(sa.select(Site.id).limit(1)).one()
+        site_id = get_site(session).id
         notify(
             session,
             site_id=site_id,
@@ -201,7 +202,7 @@ def _act(
         )
     elif action is Action.RELEASE:
         release = bookings.release_booking(session, booking_id=booking.id, now=now, rules=booking_rules)
-        site_id = session.scalars(sa.select(Site.id).limit(1)).one()
+        site_id = get_site(session).id
         notify(
             session,
             site_id=site_id,

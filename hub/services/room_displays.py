@@ -22,8 +22,9 @@ from devices.topics import Channel, device_topic
 from hub.services.room_status import Meeting, RoomFacts, RoomStatus, display_command, room_status
 from hub.store.booking_models import HOLDS_ROOM, Booking
 from hub.store.db import dialect_insert
-from hub.store.models import Device, Room, Site
+from hub.store.models import Device, Room
 from hub.store.outbox import enqueue
+from hub.store.registry import get_site
 from hub.store.room_live_models import RoomLive
 
 LOOK_AHEAD = timedelta(hours=24)
@@ -50,7 +51,7 @@ def current_status(session: Session, room_id: str, now: datetime) -> tuple[RoomF
     room = session.get(Room, room_id)
     if room is None:
         raise LookupError(room_id)
-    site = session.scalars(sa.select(Site).limit(1)).one()
+    site = get_site(session)
     live = session.get(RoomLive, room_id)
     facts = RoomFacts(
         name=room.name,
@@ -100,7 +101,7 @@ def refresh_room(session: Session, room_id: str, now: datetime) -> bool:
     if live.display_digest == digest:
         return False
     live.display_digest = digest
-    site_id = session.scalars(sa.select(Site.id).limit(1)).one()
+    site_id = get_site(session).id
     displays = session.scalars(
         sa.select(Device.id).where(
             Device.room_id == room_id, Device.kind == DeviceKind.DOOR_DISPLAY.value, Device.in_building

@@ -8,7 +8,12 @@ from sqlalchemy.orm import Session
 from hub.errors import NotFound
 from hub.services.ingest import DUPLICATES, RECEIVED, REJECTED_PREFIX, STORED
 from hub.store.journal import read_counters
-from hub.store.models import Device, DeviceMessage, RejectedMessage, Room
+from hub.store.models import Device, DeviceMessage, RejectedMessage, Room, Site
+
+
+def get_site(session: Session) -> Site:
+    """The site this hub serves (one per database, from the building file)."""
+    return session.scalars(sa.select(Site).order_by(Site.id).limit(1)).one()
 
 
 def list_devices(

@@ -81,9 +81,8 @@ def person_feed(
     start: RangeStart = None,
     end: RangeEnd = None,
 ) -> Response:
-    feed = calendars.person_calendar(
-        session, email=person, start=start or now - timedelta(days=30), end=end or now + rules.horizon, now=now
-    )
+    first, last = calendars.feed_range(start, end, now=now, horizon=rules.horizon)
+    feed = calendars.person_calendar(session, email=person, start=first, end=last, now=now)
     return Response(content=feed, media_type=CALENDAR_TYPE)
 
 

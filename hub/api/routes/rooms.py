@@ -133,9 +133,8 @@ def room_feed(
     start: RangeStart = None,
     end: RangeEnd = None,
 ) -> Response:
-    feed = calendars.room_calendar(
-        session, room_id=room_id, start=start or now - timedelta(days=30), end=end or now + rules.horizon, now=now
-    )
+    first, last = calendars.feed_range(start, end, now=now, horizon=rules.horizon)
+    feed = calendars.room_calendar(session, room_id=room_id, start=first, end=last, now=now)
     return Response(content=feed, media_type=CALENDAR_TYPE)
 
 
