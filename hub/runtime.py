@@ -127,6 +127,12 @@ class Hub:
             ("book recurring series ahead", 3600.0, partial(_materialise, rules=booking_rules)),
         ]
         """Timed work; features add theirs before start()."""
+        # Features register their reactions and jobs below, one block each.
+        # --- visitors (issue 4) ---
+        # --- badges (issue 4) ---
+        # --- facilities: tickets and fault rules (issue 5) ---
+        # --- facilities: maintenance, safety, cleaning (issue 5) ---
+        # --- facilities: energy (issue 5) ---
         self._registry: Registry | None = None
 
     @property

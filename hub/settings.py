@@ -61,6 +61,18 @@ class Settings(BaseSettings):
         default=300, ge=1, description="Occupancy readings older than this are ignored by the rules"
     )
 
+    # --- visitors (issue 4) ---
+
+    # --- badges (issue 4) ---
+
+    # --- facilities: tickets and fault rules (issue 5) ---
+
+    # --- facilities: maintenance, safety, cleaning (issue 5) ---
+
+    # --- facilities: energy (issue 5) ---
+
+    # --- workers (issue 7) ---
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hub.api.routes import bookings, devices, health, ingest, panel, rooms
+from hub.api.routes import badges, bookings, devices, energy, facilities, health, ingest, panel, rooms, tickets, visits
 from hub.api.state import AppState
 from hub.errors import AtriumError
 from hub.runtime import Database, Hub
@@ -38,7 +38,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None, run_hub: bool = Fa
 
     app = FastAPI(title="Atrium hub", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(AtriumError, _atrium_error)
-    for module in (health, devices, ingest, rooms, bookings, panel):
+    for module in (health, devices, ingest, rooms, bookings, panel, visits, badges, tickets, facilities, energy):
         app.include_router(module.router)
     return app
 

@@ -2,9 +2,7 @@
 
 from alembic import context
 
-import hub.store.booking_models  # its tables belong to the schema
-import hub.store.outbox
-import hub.store.room_live_models  # noqa: F401  (its table belongs to the schema)
+import hub.store.all_models  # noqa: F401  (every table belongs to the schema)
 from hub.store.models import Base
 
 connection = context.config.attributes.get("connection")

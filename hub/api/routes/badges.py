@@ -1,0 +1,5 @@
+"""Visitor badges: rendering and print jobs with printer failover (issue 4)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["badges"])
