@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from firmware_sim.cli import app as sim_app
+from hub.cli_backup import backup_command, restore_command
 from hub.cli_rooms import rooms_app
 from hub.errors import ConfigError
 from hub.settings import Settings
@@ -25,6 +26,8 @@ devices_app = typer.Typer(help="The device contract: topics and payload schemas.
 app.add_typer(devices_app, name="devices")
 app.add_typer(sim_app, name="sim", help="Simulate devices over MQTT: the sample building, or a fleet of N.")
 app.add_typer(rooms_app, name="rooms")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 console = Console(stderr=True)
 
