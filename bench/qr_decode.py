@@ -30,6 +30,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import Options, Report, Row  # noqa: E402
 from kiosk.decode import QrReader, ReaderStats, read_opencv, read_zxing, to_gray  # noqa: E402
 from kiosk.testset import DEFAULT_SEED, Severity, empty_frame, generate  # noqa: E402
 
@@ -61,12 +62,8 @@ def percentile(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)), 2)
 
 
-def main(
-    frames: Annotated[int, typer.Option(help="Frames in the generated set")] = 60,
-    seed: Annotated[int, typer.Option(help="Seed of the generated set")] = DEFAULT_SEED,
-    out: Annotated[Path, typer.Option(help="JSON results")] = ROOT / "bench" / "results" / "qr_decode.json",
-) -> None:
-    """Read the generated set with each decoder, side by side."""
+def measure(frames: int = 60, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """Read the generated set with each decoder, side by side; the results as written to JSON."""
     console.print(f"generating {frames} frames (seed {seed}) ...")
     samples = generate(frames, seed=seed)
     empties = [empty_frame(seed + n) for n in range(EMPTY_FRAMES)]
@@ -116,8 +113,31 @@ def main(
             }
         )
 
-    table = Table(title=f"QR decoding, {len(samples)} generated 720p frames (seed {seed}), one run")
-    headers = [f"{severity} /{totals[severity]}" for severity in Severity]
+    conditions = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "opencv_threads": cv2.getNumThreads(),
+        "python": platform.python_version(),
+        "versions": {package: version(package) for package in ("opencv-python-headless", "zxing-cpp", "numpy")},
+        "frames": len(samples),
+        "seed": seed,
+        "frames_by_severity": {str(severity): count for severity, count in totals.items()},
+        "no_qr_frames": len(empties),
+    }
+    results = {"conditions": conditions, "decoders": summary, "kiosk_read_by_stage": read_by_kiosk}
+    results["frames"] = per_frame
+    return results
+
+
+def print_table(results: dict[str, Any]) -> None:
+    """The side-by-side table, and what the kiosk's decoder read and missed."""
+    conditions, summary = results["conditions"], results["decoders"]
+    totals = conditions["frames_by_severity"]
+    frames, seed = conditions["frames"], conditions["seed"]
+    table = Table(title=f"QR decoding, {frames} generated 720p frames (seed {seed}), one run")
+    headers = [f"{severity} /{totals[str(severity)]}" for severity in Severity]
     for column in ["decoder", *headers, "read", "rate", "misread", "ms median", "ms p95", "ms no QR"]:
         table.add_column(column, justify="left" if column == "decoder" else "right")
     for entry in summary:
@@ -132,26 +152,44 @@ def main(
             f"{entry['no_qr_ms_median']:.1f}",
         )
     console.print(table)
-    console.print(f"{KIOSK}, frames read by stage: {read_by_kiosk}")
-    missed = [row["frame"] for row in per_frame if not row[KIOSK]["read"]]
+    console.print(f"{KIOSK}, frames read by stage: {results['kiosk_read_by_stage']}")
+    missed = [row["frame"] for row in results["frames"] if not row[KIOSK]["read"]]
     console.print(f"not read by the {KIOSK}: {', '.join(missed) or 'none'}")
 
-    conditions = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "opencv_threads": cv2.getNumThreads(),
-        "python": platform.python_version(),
-        "versions": {package: version(package) for package in ("opencv-python-headless", "zxing-cpp", "numpy")},
-        "frames": len(samples),
-        "seed": seed,
-        "frames_by_severity": {str(severity): count for severity, count in totals.items()},
-        "no_qr_frames": len(empties),
-    }
+
+NAME = "qr_decode"
+
+
+def run(options: Options, _results: Path) -> Report:
+    """For the suite: the kiosk decoder's rate and time per frame, zxing-cpp alone beside it."""
+    frames = 8 if options.quick else 60
+    results = measure(frames, DEFAULT_SEED)
+    entries = {entry["decoder"]: entry for entry in results["decoders"]}
+    rows = []
+    for name in (KIOSK, "zxing-cpp"):
+        entry = entries[name]
+        rows.append(
+            Row(
+                NAME,
+                f"{name}: {entry['frames']} generated 720p frames (seed {DEFAULT_SEED}; clean, mild, hard), "
+                f"{EMPTY_FRAMES} without a code; OpenCV with {cv2.getNumThreads()} threads",
+                f"read {entry['read']}/{entry['frames']} ({entry['rate']:.0%}), {entry['misreads']} misread; "
+                f"{entry['ms_median']:.1f} ms median, {entry['ms_p95']:.0f} ms p95 a frame; "
+                f"{entry['no_qr_ms_median']:.1f} ms on a frame without a code",
+            )
+        )
+    return Report(NAME, rows, results)
+
+
+def main(
+    frames: Annotated[int, typer.Option(help="Frames in the generated set")] = 60,
+    seed: Annotated[int, typer.Option(help="Seed of the generated set")] = DEFAULT_SEED,
+    out: Annotated[Path, typer.Option(help="JSON results")] = ROOT / "bench" / "results" / "qr_decode.json",
+) -> None:
+    """Read the generated set with each decoder, side by side."""
+    results = measure(frames, seed)
+    print_table(results)
     out.parent.mkdir(parents=True, exist_ok=True)
-    results = {"conditions": conditions, "decoders": summary, "kiosk_read_by_stage": read_by_kiosk}
-    results["frames"] = per_frame
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     console.print(f"wrote {out}")
 

@@ -14,6 +14,10 @@ class RejectReason(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"
     DEVICE_MISMATCH = "device_mismatch"
     KIND_MISMATCH = "kind_mismatch"
+    RATE_LIMITED = "rate_limited"
+    """The device sent more than its rate limit allows (see the hub's ``device_rate_per_s``)."""
+    UNSTORABLE = "unstorable"
+    """Passed every check but the database would not take it (a bug in the hub): kept as a dead letter."""
 
 
 class InvalidMessage(ValueError):

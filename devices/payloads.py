@@ -5,11 +5,12 @@ sequence number ``seq`` (one counter across all the device's channels) and the d
 ``ts``. The ``kind`` field makes each payload self-describing, so one JSON Schema covers a channel.
 """
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, Field, NonNegativeFloat, NonNegativeInt, StringConstraints
+from pydantic import AwareDatetime, Field, NonNegativeFloat, NonNegativeInt, StringConstraints, model_validator
 
 from devices.base import AtriumModel
 from devices.kinds import DeviceKind
@@ -20,6 +21,8 @@ SCHEMA_VERSION: Final = 1
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
+MAX_SEQ = 2**63 - 1
+"""Sequence numbers fit a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT)."""
 
 
 class Envelope(AtriumModel):
@@ -27,7 +30,7 @@ class Envelope(AtriumModel):
 
     v: Literal[1] = Field(description="Schema version of the payload")
     device_id: DeviceId
-    seq: NonNegativeInt = Field(description="Per-device sequence number, one counter for all channels")
+    seq: int = Field(ge=0, le=MAX_SEQ, description="Per-device sequence number, one counter for all channels")
     ts: AwareDatetime = Field(description="When the device produced the message (ISO 8601 with zone)")
     kind: DeviceKind = Field(description="The sending device's kind")
 
@@ -242,9 +245,55 @@ class ShowRoomState(CommandBase):
     free_until: AwareDatetime | None = Field(default=None, description="Absent when free all day, or not free")
     timezone: ShortText = "UTC"
     buttons: list[DisplayButton] = Field(default_factory=list)
+    needs_cleaning: bool = Field(default=False, description="The room is due for cleaning, even while in use")
 
 
-Command = Annotated[ShowOnDisplay | ShowRoomState | PrintBadge | Configure, Field(discriminator="cmd")]
+Seq = Annotated[int, Field(ge=0, le=MAX_SEQ)]
+SeqRange = Annotated[tuple[Seq, Seq], Field(description="First and last sequence number, both included")]
+MAX_COMMITTED_RANGES = 10_000
+"""A batch holds at most 10,000 messages, so at most that many ranges of one device."""
+
+
+class Committed(CommandBase):
+    """The hub's end-to-end acknowledgement: these sequence numbers of the device are committed.
+
+    The broker's PUBACK only says the broker has a message; a broker killed before its autosave
+    forgets it. A device keeps each message in its outbox until a ``committed`` covers it, and
+    sends again what stays unconfirmed. Ranges, not a high-water mark, because a replay may
+    arrive out of order; repeats the hub already held are confirmed again.
+    """
+
+    cmd: Literal["committed"] = "committed"
+    ranges: list[SeqRange] = Field(min_length=1, max_length=MAX_COMMITTED_RANGES)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Committed":
+        if any(first > last for first, last in self.ranges):
+            raise ValueError("each range is [first, last] with first <= last")
+        return self
+
+    @property
+    def up_to(self) -> int:
+        """The highest sequence number confirmed."""
+        return max(last for _, last in self.ranges)
+
+    def covers(self, seq: int) -> bool:
+        """Whether ``seq`` is one of the confirmed sequence numbers."""
+        return any(first <= seq <= last for first, last in self.ranges)
+
+
+def seq_ranges(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """Sequence numbers as sorted, merged [first, last] ranges (the form ``Committed`` carries)."""
+    ranges: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], seq)
+        else:
+            ranges.append((seq, seq))
+    return ranges
+
+
+Command = Annotated[ShowOnDisplay | ShowRoomState | PrintBadge | Configure | Committed, Field(discriminator="cmd")]
 
 TELEMETRY_MODELS: dict[DeviceKind, type[Envelope]] = {
     DeviceKind.OCCUPANCY: OccupancyTelemetry,

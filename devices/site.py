@@ -5,6 +5,7 @@ Both the hub (its device registry) and firmware-sim (which devices to simulate) 
 
 import tomllib
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -34,6 +35,15 @@ class DeviceSpec(AtriumModel):
     firmware: Name | None = None
 
 
+class EquipmentSpec(AtriumModel):
+    """A piece of room equipment with its asset details; a plain name in ``equipment`` is one without them."""
+
+    name: Name
+    make_model: Name | None = None
+    installed: date | None = None
+    warranty_until: date | None = None
+
+
 class RoomRules(AtriumModel):
     """A room's own occupancy rules, where it differs from the site's (``[floors.rooms.occupancy]``)."""
 
@@ -50,9 +60,13 @@ class RoomSpec(AtriumModel):
     name: Name
     capacity: int = Field(default=0, ge=0, le=5000)
     bookable: bool = True
-    equipment: list[Name] = Field(default_factory=list)
+    equipment: list[Name | EquipmentSpec] = Field(default_factory=list)
     devices: list[DeviceSpec] = Field(default_factory=list)
     occupancy: RoomRules | None = None
+
+    def equipment_names(self) -> list[str]:
+        """The equipment's names, whether given plainly or as tables."""
+        return [item if isinstance(item, str) else item.name for item in self.equipment]
 
 
 class FloorSpec(AtriumModel):

@@ -30,6 +30,8 @@ class BrokerEndpoint:
     password: str | None = field(default=None, repr=False)
     tls: bool = False
     protocol: MqttProtocol = MqttProtocol.V5
+    ca_file: str | None = None
+    """The CA certificate(s) that ``mqtts://`` trusts (the site CA); ``None``: the system's CAs."""
 
     @classmethod
     def from_url(cls, url: str) -> "BrokerEndpoint":

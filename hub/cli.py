@@ -12,9 +12,15 @@ from rich.logging import RichHandler
 
 from firmware_sim.cli import app as sim_app
 from hub.cli_backup import backup_command, restore_command
+from hub.cli_energy import energy_app
+from hub.cli_facilities import cleaning_app
+from hub.cli_provision import certs_command, provision_command, revoke_command
 from hub.cli_rooms import rooms_app
+from hub.cli_tickets import tickets_app
+from hub.cli_visitors import visitors_app
 from hub.errors import ConfigError
 from hub.settings import Settings
+from kiosk.cli import kiosk_command
 
 app = typer.Typer(
     name="atrium",
@@ -26,8 +32,16 @@ devices_app = typer.Typer(help="The device contract: topics and payload schemas.
 app.add_typer(devices_app, name="devices")
 app.add_typer(sim_app, name="sim", help="Simulate devices over MQTT: the sample building, or a fleet of N.")
 app.add_typer(rooms_app, name="rooms")
+app.add_typer(visitors_app)  # atrium rollcall
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(energy_app, name="energy")
+app.add_typer(cleaning_app, name="cleaning")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
+app.command("kiosk")(kiosk_command)
+devices_app.command("provision")(provision_command)
+devices_app.command("revoke")(revoke_command)
+app.command("certs")(certs_command)
 
 console = Console(stderr=True)
 
@@ -71,14 +85,21 @@ def hub(
     host: Annotated[str | None, typer.Option(help="API address")] = None,
     port: Annotated[int | None, typer.Option(help="API port")] = None,
     api: Annotated[bool, typer.Option(help="Serve the HTTP API too")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Worker processes sharing the ingest (PostgreSQL and an MQTT v5 broker)"),
+    ] = None,
 ) -> None:
     """Run the hub: ingest every device's messages into the database and serve the API."""
     from hub.runtime import Hub
 
     settings = settings_with(
-        building=building, database_url=database_url, mqtt_url=mqtt_url, api_host=host, api_port=port
+        building=building, database_url=database_url, mqtt_url=mqtt_url, api_host=host, api_port=port, workers=workers
     )
     setup_logging(settings.log_level)
+    if settings.workers > 1:
+        _run_workers(settings, api=api)
+        return
     try:
         running = Hub(settings)
         running.start()
@@ -91,6 +112,26 @@ def hub(
             _wait_for_signal()
     finally:
         running.stop()
+
+
+def _run_workers(settings: Settings, *, api: bool) -> None:
+    """``--workers N``: N hub processes in one shared group; worker 0 serves the API; Ctrl-C stops them all."""
+    from hub.workers import DEFAULT_GROUP, WorkerSupervisor, check_workers
+
+    try:
+        check_workers(settings)
+        supervisor = WorkerSupervisor(
+            settings, count=settings.workers, api=api, group=settings.shared_group or DEFAULT_GROUP
+        )
+        supervisor.start()
+    except ConfigError as error:
+        raise fail(error) from None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: supervisor.stop())
+    try:
+        supervisor.watch()
+    finally:
+        supervisor.stop()
 
 
 @app.command()

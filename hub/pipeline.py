@@ -3,7 +3,9 @@
 One thread drains the inbox into batches (up to ``batch_size`` or ``batch_wait_ms``), judges each
 message, writes the batch in one transaction and only then acknowledges its messages to the broker.
 If the database fails, the batch is retried with backoff and nothing is acknowledged meanwhile, so
-the broker keeps (and later redelivers) what the hub could not store.
+the broker keeps (and later redelivers) what the hub could not store. A message the database refuses
+for itself (a value it cannot hold, a bug) must not block the stream: the batch is then written one
+message at a time and the poison message kept as a dead letter (reason ``unstorable``).
 """
 
 import logging
@@ -14,16 +16,32 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
+from devices.codec import Availability
+from devices.errors import RejectReason
 from hub.mqtt.connection import Delivery
-from hub.services.ingest import Registry, Rejected, classify, plan_batch
+from hub.services.ingest import (
+    RECEIVED,
+    REJECTED_PREFIX,
+    Accepted,
+    BatchPlan,
+    Registry,
+    Rejected,
+    classify,
+    plan_batch,
+)
+from hub.services.rate_limit import DeviceRateLimiter
 from hub.services.reactions import Reactions
 from hub.store.journal import BatchResult, write_batch
 
 log = logging.getLogger(__name__)
+LIMITED = RejectReason.RATE_LIMITED
+UNSTORABLE = RejectReason.UNSTORABLE
 
 
 @dataclass
@@ -76,6 +94,9 @@ class IngestPipeline:
         max_payload_bytes: int,
         dead_letter_limit: int,
         reactions: Reactions | None = None,
+        rate_limiter: DeviceRateLimiter | None = None,
+        on_flooding: Callable[[Session, set[str], datetime], None] | None = None,
+        after_commit: Callable[[list[BatchPlan]], None] | None = None,
     ) -> None:
         self.inbox = inbox
         self.sessions = sessions
@@ -86,6 +107,11 @@ class IngestPipeline:
         self.max_payload_bytes = max_payload_bytes
         self.dead_letter_limit = dead_letter_limit
         self.reactions = reactions
+        self.rate_limiter = rate_limiter
+        self.on_flooding = on_flooding
+        """Called in the batch's transaction with the devices that went over their rate in it."""
+        self.after_commit = after_commit
+        """Called with a batch's committed plans, before its broker acks (end-to-end confirmations)."""
         self.stats = PipelineStats()
         self._reject_log = RejectLog()
         self._stop = threading.Event()
@@ -104,8 +130,14 @@ class IngestPipeline:
     def _run(self) -> None:
         while not (self._stop.is_set() and self.inbox.empty()):
             batch = self._next_batch()
-            if batch:
+            if not batch:
+                continue
+            try:
                 self._commit_with_retry(batch)
+            except Exception:  # the ingest thread must outlive any bug; unacknowledged, the batch comes back
+                log.critical(
+                    "a batch of %d could not be handled; the broker will redeliver it", len(batch), exc_info=True
+                )
 
     def _next_batch(self) -> list[Delivery]:
         try:
@@ -124,27 +156,77 @@ class IngestPipeline:
 
     def _commit_with_retry(self, batch: list[Delivery]) -> None:
         registry = self.registry()
-        results = [classify(d.raw, registry, max_bytes=self.max_payload_bytes) for d in batch]
+        results = [self._limit(classify(d.raw, registry, max_bytes=self.max_payload_bytes)) for d in batch]
+        flooding = {r.raw.topic.split("/")[3] for r in results if isinstance(r, Rejected) and r.reason is LIMITED}
         plan = plan_batch(results, liveness_s=registry.liveness_s)
+        try:
+            result = self._write(plan, flooding)
+            plans = [plan]
+        except Exception as error:  # not the database being away: something in this batch it will never take
+            log.error("a batch of %d failed for good (%s); writing it one message at a time", len(batch), error)
+            result, plans = self._write_one_by_one(results, registry)
+        if self.after_commit is not None:
+            self.after_commit(plans)
+        for delivery in batch:
+            self.acknowledge(delivery)
+        for done in plans:
+            for device_id, update in done.devices.items():
+                if update.state is not None:
+                    registry.liveness_s[device_id] = update.state.liveness_s
+        self._count(len(batch), result, [r for done in plans for r in done.rejects])
+
+    def _limit(self, result: Accepted | Rejected | None) -> Accepted | Rejected | None:
+        """Refuse a device's message beyond its rate (availability announcements always pass)."""
+        if self.rate_limiter is None or not isinstance(result, Accepted) or isinstance(result.message, Availability):
+            return result
+        if self.rate_limiter.allow(result.topic.device_id, time.monotonic()):
+            return result
+        limiter = self.rate_limiter
+        detail = f"more than {limiter.rate_per_s:g} messages a second (burst {limiter.burst})"
+        return Rejected(result.raw, LIMITED, detail)
+
+    def _write(self, plan: BatchPlan, flooding: set[str] | None = None) -> BatchResult:
+        """Commit ``plan``, retrying with backoff while the database is unreachable or busy."""
         delay = 0.5
         while True:
             try:
                 with self.sessions.begin() as session:
-                    result = write_batch(
+                    done = write_batch(
                         session, plan, dead_letter_limit=self.dead_letter_limit, reactions=self.reactions
                     )
-                break
+                    if flooding and self.on_flooding is not None:
+                        self.on_flooding(session, flooding, datetime.now(UTC))
+                    return done
             except SQLAlchemyError as error:
+                if not _transient(error):
+                    raise
                 self.stats.database_errors += 1
-                log.error("cannot commit %d messages (%s); retrying in %.1fs", len(batch), _first_line(error), delay)
+                log.error("cannot commit a batch (%s); retrying in %.1fs", _first_line(error), delay)
                 time.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 10.0)
-        for delivery in batch:
-            self.acknowledge(delivery)
-        for device_id, update in plan.devices.items():
-            if update.state is not None:
-                registry.liveness_s[device_id] = update.state.liveness_s
-        self._count(len(batch), result, plan.rejects)
+
+    def _write_one_by_one(
+        self, results: list[Accepted | Rejected | None], registry: Registry
+    ) -> tuple[BatchResult, list[BatchPlan]]:
+        stored = duplicates = rejected = 0
+        plans: list[BatchPlan] = []
+        for one in results:
+            plan = plan_batch([one], liveness_s=registry.liveness_s)
+            try:
+                done = self._write(plan)
+            except Exception as error:
+                assert one is not None, "a hub's own announcement writes nothing"
+                log.exception("message on %r could not be stored; kept as a dead letter", one.raw.topic)
+                plan = plan_batch([Rejected(one.raw, UNSTORABLE, _first_line(error)[:400])], liveness_s={})
+                try:
+                    done = self._write(plan)
+                except Exception:
+                    log.exception("message on %r could not be kept as a dead letter either; counted", one.raw.topic)
+                    plan = BatchPlan(counters=Counter({RECEIVED: 1, REJECTED_PREFIX + UNSTORABLE.value: 1}))
+                    done = self._write(plan)
+            plans.append(plan)
+            stored, duplicates, rejected = stored + done.stored, duplicates + done.duplicates, rejected + done.rejected
+        return BatchResult(stored=stored, duplicates=duplicates, rejected=rejected), plans
 
     def _count(self, received: int, result: BatchResult, rejects: list[Rejected]) -> None:
         stats = self.stats
@@ -157,6 +239,13 @@ class IngestPipeline:
         for rejected in rejects:
             stats.rejected_by_reason[rejected.reason.value] += 1
             self._reject_log.log(rejected)
+
+
+def _transient(error: SQLAlchemyError) -> bool:
+    """Errors that go away by themselves (connection lost, database locked or restarting)."""
+    if isinstance(error, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _first_line(error: Exception) -> str:

@@ -28,9 +28,12 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Scratch
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's headless chromium driven by Playwright (its own browser download is not used)."""
+    """Debian's headless chromium driven by Playwright (its own browser download is not used).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is open,
+    which would break later tests that run asyncio themselves (the kiosk's, the CLI's)."""
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

@@ -31,9 +31,10 @@ def wait_for(predicate: Callable[[], T], timeout: float = 20.0, interval: float 
 class Publisher:
     """A plain paho client that publishes whatever a test gives it, as any device or attacker could."""
 
-    def __init__(self, endpoint: BrokerEndpoint, client_id: str = "test-publisher") -> None:
+    def __init__(self, endpoint: BrokerEndpoint, client_id: str = "test-publisher", *, max_inflight: int = 20) -> None:
         protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+        self.client.max_inflight_messages_set(max_inflight)
         self.client.connect(endpoint.host, endpoint.port)
         self.client.loop_start()
 

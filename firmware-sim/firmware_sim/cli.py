@@ -2,9 +2,10 @@
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from devices.site import SAMPLE_BUILDING, Building, SiteConfigError, load_building, synthetic_building
 from devices.transport import BrokerEndpoint, BrokerUrlError
+from firmware_sim.credentials import CredentialsError, load_credentials
 from firmware_sim.faults import Fault, FaultNotApplicable, parse_fault
 from firmware_sim.fleet import Fleet, FleetStats, seq_start_from_clock
 from firmware_sim.link import ConnectFailed, probe_broker
@@ -73,6 +75,13 @@ def simulate_command(
             help="First sequence number; default: from the clock, so each run numbers above the last.",
         ),
     ] = None,
+    credentials: Annotated[
+        Path | None,
+        typer.Option("--credentials", help="Each device logs in as itself: the file 'atrium devices provision' wrote."),
+    ] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option("--ca-file", envvar="ATRIUM_MQTT_CA_FILE", help="The site CA that mqtts:// trusts.")
+    ] = None,
 ) -> None:
     """Simulate until --count, --duration or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -83,7 +92,10 @@ def simulate_command(
     try:
         site = synthetic_building(devices) if devices is not None else load_building(building or SAMPLE_BUILDING)
         endpoint = BrokerEndpoint.from_url(mqtt_url)
-    except (SiteConfigError, BrokerUrlError) as error:
+        if ca_file is not None:
+            endpoint = dataclasses.replace(endpoint, ca_file=str(ca_file))
+        logins = load_credentials(credentials) if credentials is not None else None
+    except (SiteConfigError, BrokerUrlError, CredentialsError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from None
     try:
@@ -105,6 +117,7 @@ def simulate_command(
             keepalive=keepalive,
             seq_start=seq_start if seq_start is not None else seq_start_from_clock(),
             console=console,
+            credentials=logins,
         )
     except BrokerUnreachable as error:
         console.print(f"[red]{error}[/red]")
@@ -129,6 +142,7 @@ def simulate(
     keepalive: int = 30,
     seq_start: int = 0,
     console: Console | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> FleetStats:
     """Run a fleet in the foreground with live progress until done, ``duration`` or Ctrl-C.
 
@@ -145,6 +159,7 @@ def simulate(
         seed=seed,
         keepalive=keepalive,
         seq_start=seq_start,
+        credentials=credentials,
     )
     for device_id, fault in faults:
         fleet.inject(device_id, fault)
@@ -153,7 +168,7 @@ def simulate(
 
 async def _simulate(fleet: Fleet, duration: float | None, console: Console) -> FleetStats:
     try:
-        await probe_broker(fleet.endpoint, timeout=PROBE_TIMEOUT_S)
+        await probe_broker(next(iter(fleet)).endpoint, timeout=PROBE_TIMEOUT_S)  # logged in as a device would be
     except ConnectFailed as error:
         reason = str(error).rstrip(".")
         raise BrokerUnreachable(f"Cannot reach the MQTT broker at {fleet.endpoint.url}: {reason}.") from None

@@ -23,6 +23,7 @@ from devices.payloads import (
     SCHEMA_VERSION,
     TELEMETRY_MODELS,
     CommandBase,
+    Committed,
     Configure,
     DeviceState,
     Envelope,
@@ -48,6 +49,10 @@ STABLE_CONNECTION_S = 5.0
 """A connection that lasted this long resets the reconnect backoff."""
 DEFAULT_WINDOW = 20
 """Messages a device has in flight (sent, not yet acknowledged) at once."""
+CONFIRM_TIMEOUT_S = 5.0
+"""With hub confirmations: how long a message the broker took may wait for the hub before it is sent again."""
+CONFIRM_TIMEOUT_CAP_S = 60.0
+"""The wait doubles after each resend nobody confirmed (a hub that is down is not flooded), up to this."""
 
 Reading = dict[str, Any]
 """A kind's telemetry fields, without the envelope."""
@@ -86,6 +91,10 @@ class DeviceStats:
     connect_failures: int = 0
     commands_obeyed: int = 0
     commands_refused: int = 0
+    confirmed: int = 0
+    """Messages the hub confirmed it committed (with ``hub_confirms``)."""
+    unconfirmed_resends: int = 0
+    """Times the device sent its unconfirmed messages again because the hub's confirmation did not come."""
 
 
 class Device:
@@ -110,7 +119,10 @@ class Device:
         window: int = DEFAULT_WINDOW,
         telemetry_limit: int | None = None,
         connect_gate: asyncio.Semaphore | None = None,
+        hub_confirms: bool = False,
+        confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
     ) -> None:
+        """With ``hub_confirms`` a message leaves the outbox only once the hub confirms it committed it."""
         if spec.kind is not self.kind:
             raise ValueError(f"{spec.id} is a {spec.kind.value}, not a {self.kind.value}")
         self.spec = spec
@@ -134,6 +146,10 @@ class Device:
         self._window = window
         self._telemetry_limit = telemetry_limit
         self._gate = connect_gate
+        self.hub_confirms = hub_confirms
+        self._confirm_timeout = confirm_timeout_s
+        self._resend_after = confirm_timeout_s
+        self._confirm_timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -200,6 +216,8 @@ class Device:
         if first < self._loop.time() - self._interval:
             first = self._loop.time() + phase
         self._schedule(first)
+        if self.hub_confirms:
+            self._confirm_timer = self._loop.call_later(self._confirm_timeout / 2, self._check_confirmations)
         self._task = self._loop.create_task(self._supervise(), name=f"device {self.id}")
 
     async def stop(self, *, drain_timeout: float = 2.0) -> None:
@@ -208,6 +226,8 @@ class Device:
             return
         self._stopping = True
         self._cancel_timer()
+        if self._confirm_timer is not None:
+            self._confirm_timer.cancel()
         link = self._link
         if link is not None and self._connected:
             await self._drain(link, drain_timeout)
@@ -401,10 +421,10 @@ class Device:
         link.subscribe(self._topics[Channel.COMMAND])
 
     def _on_subscribed(self, ok: bool) -> None:
-        """The broker confirmed the command subscription: the device is fully online now."""
+        """The broker confirmed the command subscription: the device is fully online now (once born)."""
         if not ok:
             log.warning("%s: the broker refused the command subscription", self.id)
-        if self._connected:
+        if self._connected and self._birth_seq is None:
             self._online.set()
 
     def _on_ack(self, mid: int, ok: bool) -> None:
@@ -418,7 +438,10 @@ class Device:
         else:
             self.stats.rejected += 1
             log.warning("%s: the broker refused message %d", self.id, message.seq)
-        self.outbox.ack(message)
+        if ok and self.hub_confirms and self._loop is not None:
+            self.outbox.deliver(message, self._loop.time())
+        else:
+            self.outbox.ack(message)
         self._progress.set()
         self._check_done()
         self._pump()
@@ -451,6 +474,9 @@ class Device:
         except InvalidMessage as error:
             self._refuse(f"bad command: {error}")
             return
+        if isinstance(command, Committed):
+            self._on_committed(command)
+            return
         handler = self._handlers.get(type(command))
         if handler is None:
             self._refuse(f"a {self.kind.value} cannot {command.cmd}")
@@ -465,6 +491,34 @@ class Device:
             self.stats.commands_refused += 1
             return
         self.stats.commands_obeyed += 1
+
+    def _on_committed(self, committed: Committed) -> None:
+        """The hub committed these messages: only now may the outbox forget them."""
+        if not self.hub_confirms:
+            return
+        confirmed = self.outbox.confirm(committed.covers)
+        if confirmed:
+            self.stats.confirmed += confirmed
+            self._resend_after = self._confirm_timeout
+            self._progress.set()
+            self._check_done()
+            self._pump()
+
+    def _check_confirmations(self) -> None:
+        """Send again what the broker took but the hub never confirmed (the broker may have lost it)."""
+        assert self._loop is not None
+        self._confirm_timer = None
+        if self._stopping:
+            return
+        oldest = self.outbox.oldest_unconfirmed()
+        now = self._loop.time()
+        waited = oldest is not None and oldest.delivered_at is not None and now - oldest.delivered_at
+        if self._connected and waited and waited >= self._resend_after:
+            self.stats.unconfirmed_resends += 1
+            self._resend_after = min(CONFIRM_TIMEOUT_CAP_S, self._resend_after * 2)
+            self.outbox.requeue()
+            self._pump()
+        self._confirm_timer = self._loop.call_later(self._confirm_timeout / 2, self._check_confirmations)
 
     def _refuse(self, why: str) -> None:
         self.stats.commands_refused += 1
@@ -567,6 +621,9 @@ class Device:
         assert state is not None
         self._birth_seq = state.seq
         self._connected = True
+        if self.hub_confirms and self._link is not None:
+            # Listen before sending, so the hub's confirmations of this very replay are heard.
+            self._link.subscribe(self._topics[Channel.COMMAND])
         self._pump()
 
     def _on_link_lost(self) -> None:

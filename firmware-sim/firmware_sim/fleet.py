@@ -11,10 +11,11 @@ import logging
 import resource
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +24,7 @@ from devices.site import Building
 from devices.transport import BrokerEndpoint
 from firmware_sim.badge_printer import BadgePrinter
 from firmware_sim.clock import SimClock
+from firmware_sim.credentials import device_endpoint, load_credentials
 from firmware_sim.device import Device
 from firmware_sim.door_display import DoorDisplay
 from firmware_sim.energy import EnergyMeter
@@ -104,6 +106,9 @@ class FleetStats:
     connect_failures: int = 0
     commands_obeyed: int = 0
     commands_refused: int = 0
+    confirmed: int = 0
+    """Messages the hub confirmed it committed (devices with ``hub_confirms``)."""
+    unconfirmed_resends: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The totals by name, for printing or JSON."""
@@ -127,7 +132,12 @@ class Fleet:
         seq_start: int = 0,
         connect_concurrency: int = CONNECT_CONCURRENCY,
         outbox_limit: int = DEFAULT_LIMIT,
+        credentials: Mapping[str, str] | Path | None = None,
+        hub_confirms: bool = False,
     ) -> None:
+        """``credentials`` (device id -> password, or the file of them) logs each device in as itself."""
+        if isinstance(credentials, Path):
+            credentials = load_credentials(credentials)
         if messages_per_device is not None and messages_per_device < 1:
             raise ValueError("messages_per_device must be at least 1")
         self.building = building
@@ -144,7 +154,7 @@ class Fleet:
                 spec,
                 site=building.site.id,
                 room=rooms[room.id],
-                endpoint=endpoint,
+                endpoint=device_endpoint(endpoint, spec.id, credentials),
                 clock=self.clock,
                 seed=seed,
                 interval_s=interval_s,
@@ -153,6 +163,7 @@ class Fleet:
                 outbox_limit=outbox_limit,
                 telemetry_limit=messages_per_device,
                 connect_gate=self._gate,
+                hub_confirms=hub_confirms,
             )
             for _, room, spec in building.devices()
         }
@@ -205,6 +216,8 @@ class Fleet:
             counts["connect_failures"] += stats.connect_failures
             counts["commands_obeyed"] += stats.commands_obeyed
             counts["commands_refused"] += stats.commands_refused
+            counts["confirmed"] += stats.confirmed
+            counts["unconfirmed_resends"] += stats.unconfirmed_resends
         return FleetStats(devices=len(self._devices), **counts)
 
     async def run(self, duration: float | None = None) -> FleetStats:

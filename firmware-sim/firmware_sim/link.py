@@ -75,7 +75,7 @@ class MqttLink:
         if endpoint.username is not None:
             client.username_pw_set(endpoint.username, endpoint.password)
         if endpoint.tls:
-            client.tls_set()
+            client.tls_set(ca_certs=endpoint.ca_file)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish

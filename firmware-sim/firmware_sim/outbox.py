@@ -1,12 +1,14 @@
-"""A device's outbox: every message waits here until the broker has acknowledged it.
+"""A device's outbox: every message waits here until the broker (or, end to end, the hub) has it.
 
 Messages leave in the order they were made, so a replay after an outage keeps the original
-sequence numbers in order. When the outbox is full the oldest message is dropped and counted, as
-firmware with a fixed flash ring buffer would.
+sequence numbers in order. A device that waits for the hub's confirmation (:meth:`Outbox.confirm`)
+keeps a message the broker acknowledged (:meth:`Outbox.deliver`) until the hub says it committed
+it: a broker killed between autosaves forgets what it had acknowledged. When the outbox is full
+the oldest message is dropped and counted, as firmware with a fixed flash ring buffer would.
 """
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from devices.topics import Channel
@@ -27,7 +29,10 @@ class Outgoing:
     """Handed to the current connection (cleared when a connection is lost)."""
     attempts: int = 0
     acked: bool = False
+    """Done with: acknowledged by the broker or, end to end, confirmed by the hub."""
     dropped: bool = False
+    delivered_at: float | None = None
+    """When the broker acknowledged it, while the device waits for the hub's confirmation."""
 
 
 class Outbox:
@@ -79,12 +84,34 @@ class Outbox:
     def ack(self, message: Outgoing) -> None:
         """The broker has the message: forget it (and any acknowledged ones behind it)."""
         message.acked = True
+        self._forget_done()
+
+    def deliver(self, message: Outgoing, at: float) -> None:
+        """The broker has the message, but it stays until the hub confirms it (end to end)."""
+        message.delivered_at = at
+
+    def confirm(self, covers: Callable[[int], bool]) -> int:
+        """The hub committed the messages whose sequence numbers ``covers``: forget them; returns how many."""
+        confirmed = 0
+        for message in self._queue:
+            if not message.acked and covers(message.seq):
+                message.acked = True
+                confirmed += 1
+        self._forget_done()
+        return confirmed
+
+    def oldest_unconfirmed(self) -> Outgoing | None:
+        """The oldest message still waiting, if any."""
+        return next((message for message in self._queue if not message.acked), None)
+
+    def requeue(self) -> None:
+        """Send everything not yet done with again: the connection is gone, or the hub never confirmed."""
+        for message in self._queue:
+            message.sent = False
+            message.delivered_at = None
+        self._sent = 0
+
+    def _forget_done(self) -> None:
         while self._queue and self._queue[0].acked:
             self._queue.popleft()
             self._sent = max(0, self._sent - 1)
-
-    def requeue(self) -> None:
-        """The connection is gone: everything unacknowledged must be sent again on the next one."""
-        for message in self._queue:
-            message.sent = False
-        self._sent = 0

@@ -45,7 +45,7 @@ class RoomActivity:
         self.room = room
         self.timezone = timezone
         self._seed = seed
-        self._equipment = " ".join(room.equipment).lower()
+        self._equipment = " ".join(room.equipment_names()).lower()
 
     @property
     def capacity(self) -> int:

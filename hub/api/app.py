@@ -38,11 +38,15 @@ def create_app(settings: Settings, *, hub: Hub | None = None, run_hub: bool = Fa
 
     app = FastAPI(title="Atrium hub", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(AtriumError, _atrium_error)
-    for module in (health, devices, ingest, rooms, bookings, panel, visits, badges, tickets, facilities, energy):
+    for module in (health, devices, ingest, rooms, bookings, panel, visits, badges, facilities, tickets, energy):
         app.include_router(module.router)
     return app
 
 
 async def _atrium_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AtriumError)
-    return JSONResponse(status_code=error.status_code, content={"detail": str(error)})
+    content = {"detail": str(error)}
+    reason = getattr(error, "reason", None)
+    if reason is not None:
+        content["reason"] = str(reason)
+    return JSONResponse(status_code=error.status_code, content=content)

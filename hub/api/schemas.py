@@ -49,6 +49,7 @@ class IngestStats(BaseModel):
     duplicates: int
     rejected: int
     rejected_by_reason: dict[str, int]
+    gaps: int = 0
     dead_letters_kept: int
     queue_depth: int | None
     broker_connected: bool | None

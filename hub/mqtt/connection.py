@@ -8,6 +8,7 @@ the repeat).
 
 import logging
 import queue
+import random
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,18 @@ log = logging.getLogger(__name__)
 
 RECEIVE_MAXIMUM = 2000
 """How many unacknowledged messages an MQTT 5 broker may have in flight to the hub."""
+RECONNECT_MAX_S = 30
+"""The longest wait between two reconnect attempts."""
+
+
+def reconnect_delay(attempt: int, rng: random.Random, *, cap: int = RECONNECT_MAX_S) -> int:
+    """Exponential backoff with jitter, in whole seconds (paho's unit): between half and all of 1, 2, 4... ``cap``.
+
+    paho doubles its delay but adds no jitter, so hub workers that lost one broker would all come
+    back in the same second; the connection sets each next delay itself instead.
+    """
+    ceiling = min(cap, 2 ** min(attempt, 16))
+    return rng.randint(max(1, ceiling // 2), ceiling)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +86,14 @@ class HubConnection:
             reconnect_on_failure=True,
         )
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._reconnect_rng = random.Random()
+        self._failed_attempts = 0
+        self._client.reconnect_delay_set(min_delay=1, max_delay=1)
+        self._client.on_connect_fail = self._next_reconnect_delay
         if endpoint.username:
             self._client.username_pw_set(endpoint.username, endpoint.password)
         if endpoint.tls:
-            self._client.tls_set()
+            self._client.tls_set(ca_certs=endpoint.ca_file)
         self._client.will_set(hub_availability_topic(site_id), OFFLINE, qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -136,16 +152,26 @@ class HubConnection:
             return
         with self._lock:
             self._connection += 1
-        if not flags.session_present:
+        # Mosquitto (2.0) resumes a persistent session after its own restart without its shared
+        # subscriptions, so a worker in a shared group subscribes again each time (a repeat is harmless).
+        if not flags.session_present or self.shared_group:
             client.subscribe([(topic, 1) for topic in subscriptions(self.site_id, self.shared_group)])
         client.publish(hub_availability_topic(self.site_id), ONLINE, qos=1, retain=True)
         log.info("connected to %s (session %s)", self.endpoint.url, "resumed" if flags.session_present else "new")
         self._connected.set()
+        self._failed_attempts = 0
+
+    def _next_reconnect_delay(self, *_args: Any) -> None:
+        """Set the wait before paho's next attempt (called after each failure, before paho waits)."""
+        delay = reconnect_delay(self._failed_attempts, self._reconnect_rng)
+        self._failed_attempts += 1
+        self._client.reconnect_delay_set(min_delay=delay, max_delay=delay)
 
     def _on_disconnect(
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         self._connected.clear()
+        self._next_reconnect_delay()
         if reason.is_failure:
             log.warning("lost the broker at %s (%s); reconnecting", self.endpoint.url, reason)
 

@@ -6,12 +6,15 @@ It runs on its own thread and event loop, so it serves the hub, the simulator an
 
 import asyncio
 import logging
+import secrets
 import socket
 import threading
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from devices.transport import BrokerEndpoint, MqttProtocol
+from hub.mqtt.broker_auth import HUB_USERNAME, hash_password
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +39,25 @@ def port_is_free(host: str, port: int) -> bool:
 
 
 class EmbeddedBroker:
-    """amqtt on loopback; :meth:`start` returns the endpoint clients should use."""
+    """amqtt on loopback; :meth:`start` returns the endpoint clients should use.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883) -> None:
+    With a ``password_file`` and ``acl_file`` (as ``atrium devices provision`` writes them) it lets in
+    only those accounts, on their own topics; the hub then logs in with a password made for this run.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+    ) -> None:
         self._host = host
         self._wanted_port = port
+        self._password_file = password_file
+        self._acl_file = acl_file
+        self._hub_password = secrets.token_urlsafe(32)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
@@ -55,7 +72,14 @@ class EmbeddedBroker:
         self._thread = threading.Thread(target=self._run, args=(port, ready), name="embedded-broker", daemon=True)
         self._thread.start()
         ready.result(timeout=timeout)
-        self.endpoint = BrokerEndpoint(host=self._host, port=port, protocol=MqttProtocol.V311)
+        secured = self._password_file is not None
+        self.endpoint = BrokerEndpoint(
+            host=self._host,
+            port=port,
+            protocol=MqttProtocol.V311,
+            username=HUB_USERNAME if secured else None,
+            password=self._hub_password if secured else None,
+        )
         return self.endpoint
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -84,6 +108,15 @@ class EmbeddedBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"{self._host}:{port}", "max_connections": 0}},
             "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
+        if self._password_file is not None:
+            config["plugins"] = {
+                "hub.mqtt.amqtt_plugins.PasswordFileAuthPlugin": {
+                    "password_file": str(self._password_file),
+                    "extra_users": {HUB_USERNAME: hash_password(self._hub_password)},
+                }
+            }
+        if self._acl_file is not None:
+            config["plugins"]["hub.mqtt.amqtt_plugins.AclFileTopicPlugin"] = {"acl_file": str(self._acl_file)}
         broker = _fixed_broker_class()(config)
         await broker.start()
         ready.set_result(None)

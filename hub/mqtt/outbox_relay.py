@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,12 +25,15 @@ class OutboxRelay:
         batch_size: int = 200,
         ack_timeout_s: float = 10.0,
         poll_s: float = 1.0,
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self.sessions = sessions
         self.connection = connection
         self.batch_size = batch_size
         self.ack_timeout_s = ack_timeout_s
         self.poll_s = poll_s
+        self.leading = leading
+        """With several hub workers only the leader publishes, so each topic's messages keep their order."""
         self.published = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -61,7 +65,7 @@ class OutboxRelay:
 
     def _relay_batch(self) -> bool:
         """Publish one batch; True when a full batch went out and more may wait."""
-        if not self.connection.connected:
+        if not self.connection.connected or not self.leading():
             return False
         with self.sessions() as session:
             rows = pending(session, limit=self.batch_size)

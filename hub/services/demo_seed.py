@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from hub.errors import AtriumError
-from hub.services import bookings
+from hub.services import bookings, demo_visits
 
 DEMO_ROOMS = ("atlas", "boreal", "cedar", "delta", "harbor", "lagoon", "meridian", "nova")
 DEMO_TITLES = ("Design review", "Weekly sync", "Customer call", "1:1", "Planning", "Interview")
@@ -33,4 +33,5 @@ def seed_today(session: Session, *, now: datetime) -> int:
                 made += 1
             except AtriumError:
                 continue
+    demo_visits.seed_visits(session, now=now)  # invitations for today, QR PNGs in var/demo-qr
     return made

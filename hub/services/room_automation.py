@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from devices.payloads import ButtonPressed, DisplayButton, OccupancyTelemetry
 from hub.errors import AtriumError, Conflict
-from hub.services import bookings
+from hub.services import bookings, tickets
 from hub.services.notifications import NotificationKind, notify
 from hub.services.occupancy_rules import Action, LiveBooking, Occupancy, OccupancyRules, decide
 from hub.services.reactions import NewMessage
@@ -23,6 +23,7 @@ from hub.services.room_displays import mark_room_changed, room_live
 from hub.store.booking_models import HOLDS_ROOM, Booking, BookingSource
 from hub.store.models import Device
 from hub.store.registry import get_site
+from hub.store.ticket_models import TicketSource
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def record_occupancy(session: Session, new: NewMessage, _now: datetime) -> None:
     room_id = _device_room(session, new.device_id)
     if room_id is None:
         return
-    live = room_live(session, room_id)
+    live = room_live(session, room_id, lock=True)  # room row, then live row: the order bookings take
     if live.observed_at is not None and reading.ts < live.observed_at:
         return  # an old reading replayed from a device's buffer says nothing about now
     live.observed_at = reading.ts
@@ -105,6 +106,15 @@ def press_button(
             subject=f"Problem reported in {agenda.room.name}",
             text=note or "Someone pressed 'report a problem' beside the room.",
             room_id=room_id,
+            now=now,
+        )
+        tickets.open_ticket(
+            session,
+            title=f"Problem reported in {agenda.room.name}",
+            source=TicketSource.PANEL,
+            room_id=room_id,
+            description=note,
+            reporter=f"{source.value} {room_id}",
             now=now,
         )
     mark_room_changed(session, room_id)

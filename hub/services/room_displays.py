@@ -33,7 +33,13 @@ _REFRESHING = "atrium_rooms_refreshing"
 
 
 def room_live(session: Session, room_id: str, *, lock: bool = False) -> RoomLive:
-    """The room's live row, created on first use; ``lock`` holds it until the transaction ends."""
+    """The room's live row, created on first use; ``lock`` holds it until the transaction ends.
+
+    Locking takes the room's own row first (as booking changes do), then its live row: one order
+    everywhere, so the ingest of one worker and a booking through the API never deadlock.
+    """
+    if lock:
+        session.execute(sa.select(Room.id).where(Room.id == room_id).with_for_update(key_share=True))
     live = session.get(RoomLive, room_id, with_for_update=lock, populate_existing=lock)
     if live is None:
         # Two transactions may meet a room for the first time at once: let one insert win.

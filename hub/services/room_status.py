@@ -125,6 +125,7 @@ def display_command(facts: RoomFacts, status: RoomStatus, *, command_id: str, no
         free_until=status.free_until,
         timezone=facts.timezone,
         buttons=list(status.buttons),
+        needs_cleaning=facts.needs_cleaning,
     )
 
 

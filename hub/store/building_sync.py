@@ -20,7 +20,7 @@ def sync_building(session: Session, building: Building) -> None:
                 name=room.name,
                 capacity=room.capacity,
                 bookable=room.bookable,
-                equipment=list(room.equipment),
+                equipment=room.equipment_names(),
             )
         )
     session.flush()

@@ -67,6 +67,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+MIGRATION_LOCK = 0x41545249554D  # "ATRIUM": the advisory lock key migrations hold on PostgreSQL
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration; raises ConfigError when the database is unreachable."""
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -74,6 +77,9 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Hubs starting together take turns: the first migrates, the others then find nothing to do.
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except sa.exc.OperationalError as error:

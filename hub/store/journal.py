@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from devices.kinds import DeviceKind
 from hub.services.ingest import DUPLICATES, STORED, BatchPlan, MessageRow, Registry
@@ -15,6 +15,8 @@ from hub.store.models import Device, DeviceMessage, IngestCounter, RejectedMessa
 
 DEAD_LETTER_PAYLOAD_BYTES = 4096
 """How much of a refused payload is kept for inspection."""
+COUNTER_WORKER = "atrium_counter_worker"
+"""Session info key: which worker's counter rows a session adds to (see count_as)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ def _insert_messages(session: Session, plan: BatchPlan) -> list[MessageRow]:
                     "received_at": row.received_at,
                     "data": row.data,
                 }
-                for row in plan.rows
+                for row in sorted(plan.rows, key=lambda r: (r.device_id, r.seq))  # one lock order for all workers
             ]
         )
         .on_conflict_do_nothing(index_elements=["device_id", "seq"])
@@ -82,7 +84,7 @@ def _insert_messages(session: Session, plan: BatchPlan) -> list[MessageRow]:
 
 
 def _update_devices(session: Session, plan: BatchPlan) -> None:
-    for device_id, update in plan.devices.items():
+    for device_id, update in sorted(plan.devices.items()):  # one lock order for all workers: no deadlock
         values: dict[str, object] = {
             "last_seen": update.last_seen,
             "first_seen": sa.func.coalesce(Device.first_seen, update.last_seen),
@@ -104,15 +106,20 @@ def _update_devices(session: Session, plan: BatchPlan) -> None:
         session.execute(sa.update(Device).where(Device.id == device_id).values(values))
 
 
+def _storable_text(text: str, limit: int) -> str:
+    """Text from outside, made fit for a text column: PostgreSQL refuses NUL characters, so they are spelled out."""
+    return text.replace("\x00", "\\x00")[:limit]
+
+
 def _keep_dead_letters(session: Session, plan: BatchPlan, limit: int) -> None:
     session.execute(
         sa.insert(RejectedMessage),
         [
             {
                 "received_at": rejected.raw.received_at,
-                "topic": rejected.raw.topic[:255],
+                "topic": _storable_text(rejected.raw.topic, 255),
                 "reason": rejected.reason.value,
-                "detail": rejected.detail[:500],
+                "detail": _storable_text(rejected.detail, 500),
                 "payload": rejected.raw.payload[:DEAD_LETTER_PAYLOAD_BYTES],
                 "payload_size": len(rejected.raw.payload),
             }
@@ -128,18 +135,42 @@ def _keep_dead_letters(session: Session, plan: BatchPlan, limit: int) -> None:
 def _add_to_counters(session: Session, increments: Mapping[str, int]) -> None:
     if not increments:
         return
+    worker = str(session.info.get(COUNTER_WORKER, ""))
     insert = dialect_insert(session)
-    statement = insert(IngestCounter).values([{"name": name, "count": n} for name, n in sorted(increments.items())])
+    statement = insert(IngestCounter).values(
+        [{"name": name, "worker": worker, "count": n} for name, n in sorted(increments.items())]
+    )
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["name"], set_={"count": IngestCounter.count + statement.excluded.count}
+            index_elements=["name", "worker"], set_={"count": IngestCounter.count + statement.excluded.count}
         )
     )
 
 
+def add_to_counters(session: Session, increments: Mapping[str, int]) -> None:
+    """Add to (or, with negative numbers, take from) ingest counters in the caller's transaction."""
+    _add_to_counters(session, increments)
+
+
+def count_as(sessions: sessionmaker[Session], worker: str) -> None:
+    """Make ingest batches written through ``sessions`` add to ``worker``'s own counter rows."""
+    sessions.configure(info={COUNTER_WORKER: worker})
+
+
 def read_counters(session: Session) -> dict[str, int]:
-    """All ingest counters by name."""
-    return {name: count for name, count in session.execute(sa.select(IngestCounter.name, IngestCounter.count))}
+    """All ingest counters by name, summed over the workers."""
+    total = sa.cast(sa.func.sum(IngestCounter.count), sa.BigInteger)
+    query = sa.select(IngestCounter.name, total).group_by(IngestCounter.name)
+    return {name: int(count) for name, count in session.execute(query)}
+
+
+def read_counters_by_worker(session: Session) -> dict[str, dict[str, int]]:
+    """Each worker's own counters by name ("" is a hub that runs alone)."""
+    counters: dict[str, dict[str, int]] = {}
+    rows = session.execute(sa.select(IngestCounter.worker, IngestCounter.name, IngestCounter.count))
+    for worker, name, count in rows:
+        counters.setdefault(worker, {})[name] = count
+    return counters
 
 
 def load_registry(session: Session, site_id: str) -> Registry:

@@ -122,9 +122,14 @@ class RejectedMessage(Base):
 
 
 class IngestCounter(Base):
-    """Running totals of the ingest (received, stored, duplicates, rejected:<reason>), kept across restarts."""
+    """Running totals of the ingest (received, stored, duplicates, rejected:<reason>), kept across restarts.
+
+    One row per counter and worker: hub workers sharing the ingest never wait on each other's
+    counter row; readers sum the workers' rows (hub.store.journal.read_counters).
+    """
 
     __tablename__ = "ingest_counters"
 
     name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    worker: Mapped[str] = mapped_column(sa.String(64), primary_key=True, default="", server_default="")
     count: Mapped[int] = mapped_column(sa.BigInteger, default=0)

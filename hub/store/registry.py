@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
+from hub.services.gap_watch import GAPS
 from hub.services.ingest import DUPLICATES, RECEIVED, REJECTED_PREFIX, STORED
 from hub.store.journal import read_counters
 from hub.store.models import Device, DeviceMessage, RejectedMessage, Room, Site
@@ -78,6 +79,7 @@ def ingest_totals(session: Session) -> dict[str, int | dict[str, int]]:
         "duplicates": counters.get(DUPLICATES, 0),
         "rejected": sum(by_reason.values()),
         "rejected_by_reason": dict(sorted(by_reason.items())),
+        "gaps": counters.get(GAPS, 0),
     }
 
 

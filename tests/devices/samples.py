@@ -6,6 +6,7 @@ from devices.kinds import DeviceKind
 from devices.payloads import (
     BadgePrinterTelemetry,
     ButtonPressed,
+    Committed,
     Configure,
     DeviceState,
     DisplayButton,
@@ -135,6 +136,7 @@ COMMANDS = {
     "show": ShowOnDisplay(id="cmd-1", ts=TS, title="Atlas", status="Busy", lines=["Weekly sync", "until 10:00"]),
     "print": PrintBadge(id="cmd-2", ts=TS, job_id="job-42", zpl="^XA^FDAda Lovelace^FS^XZ"),
     "configure": Configure(id="cmd-3", ts=TS, report_interval_s=60.0),
+    "committed": Committed(id="cmd-5", ts=TS, ranges=[(0, 41), (43, 43)]),
     "room_state": ShowRoomState(
         id="cmd-4",
         ts=TS,

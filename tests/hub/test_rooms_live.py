@@ -47,7 +47,10 @@ class Watcher:
     def _received(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
         body = json.loads(message.payload)
         with self._lock:
-            (self.notifications if message.topic.endswith("notifications") else self.states).append(body)
+            if message.topic.endswith("notifications"):
+                self.notifications.append(body)
+            elif body.get("cmd") == "room_state":  # the display's command topic also carries commit confirmations
+                self.states.append(body)
 
     def state(self) -> str | None:
         with self._lock:

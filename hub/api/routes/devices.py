@@ -1,15 +1,19 @@
 """The device registry: list and filter devices, one device with its latest readings."""
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from devices.kinds import DeviceKind
 from devices.topics import Channel
-from hub.api.deps import SessionDep
+from hub.api.deps import NowDep, SessionDep, StateDep
 from hub.api.schemas import DeviceDetail, DevicePublic, ErrorBody, Reading
+from hub.api.schemas_gaps import DeviceGaps, SeqGapPublic
+from hub.settings import Settings
 from hub.store import registry
 from hub.store.models import Device, DeviceMessage
+from hub.store.seq_gaps import scan_gaps
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -61,6 +65,30 @@ def list_devices(
         offset=offset,
     )
     return [DevicePublic.model_validate(_public(d)) for d in devices]
+
+
+@router.get(
+    "/{device_id}/gaps",
+    response_model=DeviceGaps,
+    responses={404: {"model": ErrorBody}},
+    summary="Sequence numbers the device sent that never arrived (lost, or a replay still to come)",
+)
+def get_device_gaps(device_id: str, session: SessionDep, state: StateDep, now: NowDep) -> DeviceGaps:
+    registry.get_device(session, device_id)
+    settings = state.settings or Settings()
+    scan = scan_gaps(
+        session,
+        device_id,
+        since_seq=None,
+        settled_before=now - timedelta(seconds=settings.seq_gap_grace_s),
+        max_span=settings.seq_gap_max_span,
+    )
+    return DeviceGaps(
+        device_id=device_id,
+        missing=sum(gap.missing for gap in scan.settled),
+        gaps=[SeqGapPublic(first=gap.first, last=gap.last) for gap in scan.settled],
+        grace_s=settings.seq_gap_grace_s,
+    )
 
 
 @router.get(

@@ -15,8 +15,28 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    """Reserved for scale-out (hub workers)."""
-
+    """Ingest counters get one row per worker: the key becomes (name, worker); existing totals go to ''."""
+    op.create_table(
+        'ingest_counters_by_worker',
+        sa.Column('name', sa.String(length=64), nullable=False),
+        sa.Column('worker', sa.String(length=64), server_default='', nullable=False),
+        sa.Column('count', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('name', 'worker'),
+    )
+    op.execute("INSERT INTO ingest_counters_by_worker (name, worker, count) SELECT name, '', count FROM ingest_counters")
+    op.drop_table('ingest_counters')
+    op.rename_table('ingest_counters_by_worker', 'ingest_counters')
 
 def downgrade() -> None:
-    pass
+    """Back to one row per counter: the workers' rows are summed first."""
+    op.create_table(
+        'ingest_counters_summed',
+        sa.Column('name', sa.String(length=64), nullable=False),
+        sa.Column('count', sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint('name'),
+    )
+    op.execute(
+        'INSERT INTO ingest_counters_summed (name, count) SELECT name, SUM(count) FROM ingest_counters GROUP BY name'
+    )
+    op.drop_table('ingest_counters')
+    op.rename_table('ingest_counters_summed', 'ingest_counters')

@@ -1,0 +1,1 @@
+"""Atrium's measurements: one module per figure, run together by ``make bench`` (bench/suite.py)."""
