@@ -1,21 +1,22 @@
 """POSTs webhook deliveries: each committed delivery is sent as JSON, retried with backoff, marked delivered."""
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.relay_thread import RelayThread
 from hub.services.webhooks import attach_webhooks, due, mark_attempt_failed, mark_delivered, wake_after_commit
 
 log = logging.getLogger(__name__)
 
 
-class WebhookRelay:
-    """One thread that sends due deliveries whenever woken (after a commit) or every ``poll_s``."""
+class WebhookRelay(RelayThread):
+    """Sends due deliveries whenever woken (after a commit) or every ``poll_s``."""
+
+    name = "webhook-relay"
 
     def __init__(
         self,
@@ -27,41 +28,21 @@ class WebhookRelay:
         poll_s: float = 1.0,
         leading: Callable[[], bool] = lambda: True,
     ) -> None:
+        super().__init__(poll_s=poll_s)
         self.sessions = sessions
         self.leading = leading
-        self.timeout_s = timeout_s
         self.backoff = backoff
         self.give_up_after = give_up_after
-        self.poll_s = poll_s
         self.delivered = 0
         self.failed_attempts = 0
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="webhook-relay", daemon=True)
-        self._thread.start()
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
+        self._client.close()
 
-    def wake(self) -> None:
-        """Deliveries were committed: send them now."""
-        self._wake.set()
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client:
-            while not self._stop.is_set():
-                self._wake.wait(self.poll_s)
-                self._wake.clear()
-                try:
-                    self.send_due(client)
-                except SQLAlchemyError as error:
-                    log.error("cannot read webhook deliveries (%s); trying again", str(error).splitlines()[0])
+    def relay_round(self) -> None:
+        self.send_due(self._client)
 
     def send_due(self, client: httpx.Client) -> int:
         """Try every due delivery once (only on the leading hub); returns how many were delivered."""
@@ -72,7 +53,7 @@ class WebhookRelay:
             session.expunge_all()
         sent = 0
         for row in rows:
-            if self._stop.is_set():
+            if self.stopping:
                 break
             error = self._post(client, row.url, row.payload)
             with self.sessions.begin() as session:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from sqlalchemy.orm import Session
 
 from hub.errors import Forbidden, Invalid
-from hub.services.qr_render import qr_modules
+from hub.services.qr_render import qr_modules, svg_path
 from hub.services.tickets import get_asset, open_ticket
 from hub.store.models import Room
 from hub.store.ticket_models import Ticket, TicketSource
@@ -115,16 +115,6 @@ def render_label_svg(text: LabelText, url: str) -> str:
     modules = qr_modules(url)
     size = modules.shape[0]
     scale = LABEL_H / size
-    runs = []
-    for y, row in enumerate(modules.tolist()):
-        x = 0
-        while x < size:
-            if row[x]:
-                start = x
-                while x < size and row[x]:
-                    x += 1
-                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            x += 1
     left = LABEL_H + 10
     lines = [(text.name, 52, "bold"), (text.location, 34, "normal"), ("Scan to report a problem", 28, "normal")]
     lines.append((text.asset_id, 24, "normal"))
@@ -143,7 +133,8 @@ def render_label_svg(text: LabelText, url: str) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {LABEL_W} {LABEL_H}" width="{LABEL_W}" '
         f'height="{LABEL_H}" role="img"><title>{escape(text.name)}: report a problem</title>'
         f'<rect width="{LABEL_W}" height="{LABEL_H}" fill="#fff"/>'
-        f'<g transform="scale({scale:.6f})" shape-rendering="crispEdges"><path fill="#000" d="{"".join(runs)}"/></g>'
+        f'<g transform="scale({scale:.6f})" shape-rendering="crispEdges">'
+        f'<path fill="#000" d="{svg_path(modules)}"/></g>'
         f"{''.join(texts)}</svg>\n"
     )
 

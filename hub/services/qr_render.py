@@ -52,6 +52,16 @@ def render_svg(token: str, *, max_width_px: int = PHONE_PX) -> str:
     modules = qr_modules(token)
     size = modules.shape[0]
     width = size * _module_px(modules, max_width_px)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{width}" height="{width}" '
+        f'shape-rendering="crispEdges" role="img"><title>Atrium QR code</title>'
+        f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{svg_path(modules)}"/></svg>\n'
+    )
+
+
+def svg_path(modules: NDArray[np.bool_]) -> str:
+    """The dark modules as one SVG path in module units: a rectangle per horizontal run."""
+    size = modules.shape[0]
     runs = []
     for y, row in enumerate(modules.tolist()):
         x = 0
@@ -62,11 +72,7 @@ def render_svg(token: str, *, max_width_px: int = PHONE_PX) -> str:
                     x += 1
                 runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
             x += 1
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{width}" height="{width}" '
-        f'shape-rendering="crispEdges" role="img"><title>Atrium QR code</title>'
-        f'<rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{"".join(runs)}"/></svg>\n'
-    )
+    return "".join(runs)
 
 
 def _module_px(modules: NDArray[np.bool_], max_width_px: int) -> int:

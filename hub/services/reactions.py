@@ -3,8 +3,8 @@
 They run inside the ingest batch's transaction, after the message itself is stored, so their
 effects (a booking from a door display's button, a ticket from a smoke alarm) commit together with
 the message and happen exactly once: a redelivered duplicate is not new, so it reacts to nothing.
-Each reaction runs in a SAVEPOINT: one that is refused or fails is rolled back alone, counted and
-logged, and the batch goes on.
+A reaction that is refused or fails is rolled back alone (SAVEPOINTs), counted and logged, and the
+batch goes on.
 """
 
 import logging
@@ -50,10 +50,24 @@ class Reactions:
         return bool(self._handlers)
 
     def run(self, session: Session, messages: Iterable[NewMessage], now: datetime) -> Counter[str]:
-        """React to each message; returns counters of refused and failed reactions by name."""
+        """React to each message; returns counters of refused and failed reactions by name.
+
+        A message's handlers share one savepoint (savepoints cost as much as small handlers); only when one
+        of them refuses or fails are they rolled back and run again, each in its own savepoint, so the
+        others' effects stay and the culprit is counted by name.
+        """
         outcomes: Counter[str] = Counter()
         for new in messages:
-            for name, handler in self._handlers.get(type(new.message), ()):
+            handlers = self._handlers.get(type(new.message), ())
+            if len(handlers) > 1:
+                try:
+                    with session.begin_nested():
+                        for _, handler in handlers:
+                            handler(session, new, now)
+                    continue
+                except Exception:
+                    pass  # run them one by one below, to keep the good ones and name the bad one
+            for name, handler in handlers:
                 try:
                     with session.begin_nested():
                         handler(session, new, now)

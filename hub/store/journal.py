@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,27 +84,58 @@ def _insert_messages(session: Session, plan: BatchPlan) -> list[MessageRow]:
     return [row for row in plan.rows if (row.device_id, row.seq) in inserted]
 
 
+_DEVICES = cast(sa.Table, Device.__table__)
+
+
+def _param(name: str, column: sa.Column[object]) -> sa.BindParameter[object]:
+    return sa.bindparam(name, type_=column.type)
+
+
+_c = _DEVICES.c
+_HEARD = (
+    sa.update(_DEVICES)
+    .where(_c.id == sa.bindparam("b_id"))
+    .values(
+        last_seen=_param("b_last_seen", _c.last_seen),
+        first_seen=sa.func.coalesce(_c.first_seen, _param("b_last_seen", _c.last_seen)),
+        last_seq=sa.case(
+            (
+                sa.or_(_c.last_seq.is_(None), _c.last_seq < _param("b_max_seq", _c.last_seq)),
+                _param("b_max_seq", _c.last_seq),
+            ),
+            else_=_c.last_seq,
+        ),
+        online=sa.func.coalesce(_param("b_online", _c.online), _c.online),
+        availability_changed_at=sa.func.coalesce(
+            _param("b_availability_changed_at", _c.availability_changed_at), _c.availability_changed_at
+        ),
+        firmware=sa.func.coalesce(_param("b_firmware", _c.firmware), _c.firmware),
+        report_interval_s=sa.func.coalesce(_param("b_report_interval_s", _c.report_interval_s), _c.report_interval_s),
+        liveness_s=sa.func.coalesce(_param("b_liveness_s", _c.liveness_s), _c.liveness_s),
+        expires_at=sa.func.coalesce(_param("b_expires_at", _c.expires_at), _c.expires_at),
+    )
+)
+"""What a batch teaches the registry, one statement for all its devices (absent values keep the stored ones)."""
+
+
 def _update_devices(session: Session, plan: BatchPlan) -> None:
-    for device_id, update in sorted(plan.devices.items()):  # one lock order for all workers: no deadlock
-        values: dict[str, object] = {
-            "last_seen": update.last_seen,
-            "first_seen": sa.func.coalesce(Device.first_seen, update.last_seen),
+    if not plan.devices:
+        return
+    rows = [
+        {
+            "b_id": device_id,
+            "b_last_seen": update.last_seen,
+            "b_max_seq": update.max_seq,
+            "b_online": update.online,
+            "b_availability_changed_at": update.availability_changed_at,
+            "b_firmware": update.state.firmware if update.state else None,
+            "b_report_interval_s": update.state.report_interval_s if update.state else None,
+            "b_liveness_s": update.state.liveness_s if update.state else None,
+            "b_expires_at": update.expires_at,
         }
-        if update.max_seq is not None:
-            values["last_seq"] = sa.case(
-                (sa.or_(Device.last_seq.is_(None), Device.last_seq < update.max_seq), update.max_seq),
-                else_=Device.last_seq,
-            )
-        if update.online is not None:
-            values["online"] = update.online
-            values["availability_changed_at"] = update.availability_changed_at
-        if update.state is not None:
-            values["firmware"] = update.state.firmware
-            values["report_interval_s"] = update.state.report_interval_s
-            values["liveness_s"] = update.state.liveness_s
-        if update.expires_at is not None:
-            values["expires_at"] = update.expires_at
-        session.execute(sa.update(Device).where(Device.id == device_id).values(values))
+        for device_id, update in sorted(plan.devices.items())  # one lock order for all workers: no deadlock
+    ]
+    session.connection().execute(_HEARD, rows)
 
 
 def _storable_text(text: str, limit: int) -> str:

@@ -16,8 +16,9 @@ from devices.topics import Channel, device_topic
 from hub.api.app import create_app
 from hub.mqtt.embedded_broker import free_port
 from hub.runtime import Hub
-from hub.services import bookings
+from hub.services import bookings, cleaning
 from hub.services.panel_tokens import panel_token
+from hub.store.room_live_models import RoomLive
 from tests.brokers import TestBroker
 from tests.helpers import Publisher, wait_for
 from tests.hub.conftest import StartHub
@@ -100,3 +101,47 @@ def test_the_panel_shows_changes_live_and_books_the_room_now(
     assert "Booked at the door" in other.locator("#current").inner_text()
     page.close()
     other.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_room_that_needs_cleaning_says_so_on_its_panel_and_cleaning_staff_mark_it_done_there(
+    start_hub: StartHub, broker: TestBroker, browser: Any
+) -> None:
+    hub = start_hub(building=str(SAMPLE_BUILDING), secret_key=SECRET, cleaning_after_occupied_minutes=1)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(hub.settings, hub=hub), port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    wait_for(lambda: server.started, what="the API listening")
+    try:
+        # People in Boreal for two minutes, by its sensor's clock; then the cleaning job looks at the rooms.
+        publisher = Publisher(broker.endpoint)
+        start = datetime.now(UTC) + timedelta(seconds=5)
+        for seq, at in enumerate((start, start + timedelta(minutes=2))):
+            reading = OccupancyTelemetry(
+                v=1, device_id="boreal-occ", seq=seq, ts=at, kind=DeviceKind.OCCUPANCY, presence=True, people=3
+            )
+            publisher.publish(device_topic("hq", "boreal-occ", Channel.TELEMETRY), encode(reading))
+        publisher.close()
+        assert hub.database is not None
+        rules = cleaning.CleaningRules.from_settings(hub.settings)
+
+        def flagged() -> bool:
+            assert hub.database is not None
+            with hub.database.sessions.begin() as session:
+                cleaning.flag_rooms_needing_cleaning(session, datetime.now(UTC), rules=rules)
+                live = session.get(RoomLive, "boreal")
+                return live is not None and live.needs_cleaning
+
+        wait_for(flagged, what="Boreal flagged as needing cleaning")
+
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/panel/boreal?token={token('boreal')}")
+        page.locator("#status").filter(has_text="Needs cleaning").wait_for(timeout=15_000)
+        page.get_by_role("button", name="Mark cleaned").click()
+        page.locator("#message").filter(has_text="marked cleaned").wait_for(timeout=15_000)
+        page.locator("#status").filter(has_text="Free").wait_for(timeout=15_000)
+        assert page.get_by_role("button", name="Mark cleaned").is_hidden()
+        page.close()
+    finally:
+        server.should_exit = True

@@ -86,3 +86,20 @@ def test_a_crashing_reaction_does_not_stop_the_ingest(db: Database) -> None:
         counters = read_counters(session)
     assert counters["stored"] == 1
     assert counters["reaction_failed:buggy"] == 1
+
+
+def test_when_one_of_a_messages_reactions_fails_the_others_still_take_effect(db: Database) -> None:
+    def crash_on_seven(_session: Session, new: NewMessage, _now: datetime) -> None:
+        if new.message.seq == 7:
+            raise RuntimeError("a bug")
+
+    reactions = Reactions()
+    reactions.on(EnvironmentTelemetry, "rename", rename_floor)
+    reactions.on(EnvironmentTelemetry, "buggy on seven", crash_on_seven)
+    ingest(db, [6, 7], reactions)
+    with db.sessions() as session:
+        floor = session.get(Floor, "floor-00")
+        counters = read_counters(session)
+    assert floor is not None and floor.name == "seen 7", "the good reaction to seq 7 kept its effect"
+    assert counters["reaction_failed:buggy on seven"] == 1
+    assert "reaction_failed:rename" not in counters
