@@ -1,9 +1,11 @@
 """Small helpers shared by tests: bounded waiting, a plain MQTT publisher, payload builders."""
 
+import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -11,6 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.codec import encode
 from devices.kinds import DeviceKind
 from devices.payloads import EnvironmentTelemetry, OccupancyTelemetry
+from devices.site import Building
+from devices.topics import hub_notifications_topic
 from devices.transport import BrokerEndpoint, MqttProtocol
 
 T = TypeVar("T")
@@ -100,3 +104,42 @@ def occupancy_payload(device_id: str, seq: int, people: int = 2) -> bytes:
             people=people,
         )
     )
+
+
+def printers_only(building: Building) -> Building:
+    """The building with only its badge printers, so a simulated fleet of it stays small."""
+    document = building.model_dump()
+    for floor in document["floors"]:
+        for room in floor["rooms"]:
+            room["devices"] = [d for d in room["devices"] if d["kind"] == DeviceKind.BADGE_PRINTER]
+    return Building.model_validate(document)
+
+
+class Notifications:
+    """What the hub tells people, as a mail or chat bridge receives it from the broker."""
+
+    def __init__(self, endpoint: BrokerEndpoint, client_id: str = "test-notification-bridge", site: str = "hq") -> None:
+        self.received: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+        self.client.on_message = self._received
+        self.client.connect(endpoint.host, endpoint.port)
+        self.client.subscribe(hub_notifications_topic(site), qos=1)
+        self.client.loop_start()
+
+    def _received(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
+        with self._lock:
+            self.received.append(json.loads(message.payload))
+
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return [note["kind"] for note in self.received]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [note for note in self.received if note["kind"] == kind]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -1,10 +1,14 @@
-"""What every kiosk screen has: Escape for Back, a Back button, and a typed way to reach the app."""
+"""What every kiosk screen has (Escape for Back, a Back button, a typed way to reach the app), and camera screens."""
 
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button
+from textual.widgets import Button, Static
+
+from kiosk.widgets.camera_scanner import CameraScanner
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -43,3 +47,34 @@ class KioskScreen(Screen[T]):
 def back_button(label: str = "Back") -> Button:
     """The Back/Cancel button every screen shows (Escape does the same)."""
     return Button(label, id="back", classes="big secondary")
+
+
+class CameraScreen(KioskScreen[T]):
+    """A screen that reads a QR code with the camera: a title, a message, the scanner, and buttons as it goes."""
+
+    TITLE_TEXT = ""
+    PROMPT = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="body"):
+            yield Static(self.TITLE_TEXT, classes="title")
+            yield Static(self.PROMPT, id="message", markup=False)
+            yield CameraScanner(self.kiosk.camera, frame_interval_s=self.kiosk.frame_interval_s, id="scanner")
+            yield Horizontal(id="actions", classes="actions")
+            yield back_button("Cancel")
+
+    def on_mount(self) -> None:
+        self.scanner.start()
+
+    @property
+    def scanner(self) -> CameraScanner:
+        return self.query_one(CameraScanner)
+
+    def say(self, message: str, *buttons: Button) -> None:
+        """Show ``message`` and offer ``buttons`` (the first takes the focus)."""
+        self.query_one("#message", Static).update(message)
+        actions = self.query_one("#actions", Horizontal)
+        actions.remove_children()
+        actions.mount_all(buttons)
+        if buttons:
+            self.call_after_refresh(buttons[0].focus)

@@ -4,12 +4,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from textual import work
-from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from kiosk.hub_client import HubError, ScanPreview
-from kiosk.screens.base import KioskScreen, back_button
+from kiosk.screens.base import CameraScreen
 from kiosk.screens.wording import explanation
 from kiosk.widgets.camera_scanner import CameraScanner
 
@@ -27,41 +25,25 @@ class Invitation:
 ScanOutcome = Invitation | Literal["walk-in"]
 
 
-class ScanScreen(KioskScreen[ScanOutcome]):
+class ScanScreen(CameraScreen[ScanOutcome]):
     """Dismisses with the confirmed :class:`Invitation`, ``"walk-in"`` when the visitor takes that path, or None."""
+
+    TITLE_TEXT = "Check in with your invitation"
+    PROMPT = "Hold the QR code from your invitation up to the camera."
 
     def __init__(self) -> None:
         super().__init__(id="scan")
         self._token: str | None = None
         self._preview: ScanPreview | None = None
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="body"):
-            yield Static("Check in with your invitation", classes="title")
-            yield Static("Hold the QR code from your invitation up to the camera.", id="message", markup=False)
-            yield CameraScanner(self.kiosk.camera, frame_interval_s=self.kiosk.frame_interval_s, id="scanner")
-            yield Horizontal(id="actions", classes="actions")
-            yield back_button("Cancel")
-
-    def on_mount(self) -> None:
-        self.query_one(CameraScanner).start()
-
-    def _say(self, message: str, *buttons: Button) -> None:
-        self.query_one("#message", Static).update(message)
-        actions = self.query_one("#actions", Horizontal)
-        actions.remove_children()
-        actions.mount_all(buttons)
-        if buttons:
-            self.call_after_refresh(buttons[0].focus)
-
     def on_camera_scanner_code_read(self, event: CameraScanner.CodeRead) -> None:
         self._token = event.text
-        self.query_one(CameraScanner).update("Code read. Checking it…")
+        self.scanner.update("Code read. Checking it…")
         self._check(event.text)
 
     def on_camera_scanner_camera_failed(self, event: CameraScanner.CameraFailed) -> None:
-        self.query_one(CameraScanner).update(event.reason)
-        self._say(
+        self.scanner.update(event.reason)
+        self.say(
             "The camera is not working, so your QR code cannot be read. "
             "You can check in without an invitation, or ask reception.",
             _walk_in_button(),
@@ -72,7 +54,7 @@ class ScanScreen(KioskScreen[ScanOutcome]):
         try:
             preview = await self.kiosk.client.scan(token)
         except HubError as error:
-            self._say(
+            self.say(
                 f"{explanation(error)}\nYou can try again, check in without an invitation, or ask reception.",
                 Button("Try again", id="retry", classes="big"),
                 _walk_in_button(),
@@ -80,7 +62,7 @@ class ScanScreen(KioskScreen[ScanOutcome]):
             return
         self._preview = preview
         if preview.kind == "checkout":
-            self._say(
+            self.say(
                 f"This is the badge of {preview.visitor_name}. Leaving? Check out here.",
                 Button("Check me out", id="check-out", classes="big primary", variant="primary"),
                 Button("Try again", id="retry", classes="big"),
@@ -88,7 +70,7 @@ class ScanScreen(KioskScreen[ScanOutcome]):
             return
         company = f" from {preview.company}" if preview.company else ""
         host = f"\nYou are visiting {preview.host_name}." if preview.host_name else ""
-        self._say(
+        self.say(
             f"Welcome, {preview.visitor_name}{company}.{host}\nIs this you?",
             Button("Yes, check me in", id="confirm", classes="big primary", variant="primary"),
             Button("No, that's not me", id="retry", classes="big"),
@@ -99,9 +81,9 @@ class ScanScreen(KioskScreen[ScanOutcome]):
         try:
             visit = await self.kiosk.client.check_out(token)
         except HubError as error:
-            self._say(explanation(error), Button("Try again", id="retry", classes="big"))
+            self.say(explanation(error), Button("Try again", id="retry", classes="big"))
             return
-        self._say(
+        self.say(
             f"Goodbye, {visit.visitor_name}. You are checked out. Thank you for visiting!",
             Button("Finish", id="finish", classes="big primary", variant="primary"),
         )
@@ -109,8 +91,8 @@ class ScanScreen(KioskScreen[ScanOutcome]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "retry":
             self._token = self._preview = None
-            self._say("Hold the QR code from your invitation up to the camera.")
-            self.query_one(CameraScanner).start()
+            self.say("Hold the QR code from your invitation up to the camera.")
+            self.scanner.start()
         elif event.button.id == "walk-in":
             self.dismiss(WALK_IN)
         elif event.button.id == "confirm" and self._token and self._preview:

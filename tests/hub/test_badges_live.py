@@ -1,20 +1,12 @@
 """Badges over a real broker: the hub sends jobs to simulated badge printers and follows them to a badge."""
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.kinds import DeviceKind
-from devices.site import SAMPLE_BUILDING, Building, load_building
-from devices.topics import hub_notifications_topic
-from devices.transport import BrokerEndpoint, MqttProtocol
+from devices.site import SAMPLE_BUILDING, load_building
 from firmware_sim.badge_printer import BadgePrinter
 from firmware_sim.faults import Fault
 from firmware_sim.fleet import Fleet, FleetThread
@@ -22,7 +14,7 @@ from hub.runtime import Hub
 from hub.services.badges import SEE_RECEPTION, BadgeFacts, BadgeStatus, badge_status, known_faulted, request_badge
 from hub.store.models import Device
 from tests.brokers import TestBroker
-from tests.helpers import wait_for
+from tests.helpers import Notifications, printers_only, wait_for
 from tests.hub.conftest import StartHub
 
 P1, P2 = "reception-printer-1", "reception-printer-2"
@@ -35,41 +27,6 @@ FACTS = BadgeFacts(
     day=date(2030, 1, 7),
     checkout_token="ATR1.live-test",
 )
-
-
-def printers_only(building: Building) -> Building:
-    """The sample building with only its badge printers, so the simulated fleet stays small."""
-    document = building.model_dump()
-    for floor in document["floors"]:
-        for room in floor["rooms"]:
-            room["devices"] = [d for d in room["devices"] if d["kind"] == DeviceKind.BADGE_PRINTER]
-    return Building.model_validate(document)
-
-
-class Notifications:
-    """What the hub tells people, as a mail or chat bridge would receive it."""
-
-    def __init__(self, endpoint: BrokerEndpoint) -> None:
-        self.received: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="reception-bridge", protocol=protocol)
-        self.client.on_message = self._received
-        self.client.connect(endpoint.host, endpoint.port)
-        self.client.subscribe(hub_notifications_topic("hq"), qos=1)
-        self.client.loop_start()
-
-    def _received(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
-        with self._lock:
-            self.received.append(json.loads(message.payload))
-
-    def kinds(self) -> list[str]:
-        with self._lock:
-            return [n["kind"] for n in self.received]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 class Reception:
@@ -136,7 +93,7 @@ def reception(broker: TestBroker, start_hub: StartHub, request: pytest.FixtureRe
 
 @pytest.fixture
 def notifications(broker: TestBroker) -> Iterator[Notifications]:
-    bridge = Notifications(broker.endpoint)
+    bridge = Notifications(broker.endpoint, client_id="reception-bridge")
     wait_for(bridge.client.is_connected, what="the notification bridge connected")
     yield bridge
     bridge.close()

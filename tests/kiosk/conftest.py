@@ -1,6 +1,5 @@
 """Kiosk test fixtures: anyio for Pilot, QR images as the camera, one real hub (API, broker, printers) per module."""
 
-import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -12,16 +11,11 @@ from typing import Any
 import cv2
 import httpx
 import numpy as np
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from devices.kinds import DeviceKind
-from devices.site import SAMPLE_BUILDING, Building, load_building
-from devices.topics import hub_notifications_topic
-from devices.transport import BrokerEndpoint, MqttProtocol
+from devices.site import SAMPLE_BUILDING, load_building
 from firmware_sim.badge_printer import BadgePrinter
 from firmware_sim.fleet import Fleet, FleetThread
 from hub.api.app import create_app
@@ -33,7 +27,7 @@ from hub.settings import Settings
 from hub.store.models import Device
 from kiosk.testset import PERTURBATIONS, render_scene
 from tests.brokers import start_test_broker
-from tests.helpers import wait_for
+from tests.helpers import Notifications, printers_only, wait_for
 
 CLEAN = PERTURBATIONS[1]
 
@@ -127,41 +121,6 @@ def served() -> Iterator[Callable[[Any], ServedApi]]:
         api.stop()
 
 
-def printers_only(building: Building) -> Building:
-    """The sample building with only its badge printers, so the simulated fleet stays small."""
-    document = building.model_dump()
-    for floor in document["floors"]:
-        for room in floor["rooms"]:
-            room["devices"] = [d for d in room["devices"] if d["kind"] == DeviceKind.BADGE_PRINTER]
-    return Building.model_validate(document)
-
-
-class Notifications:
-    """What the hub tells people, as a mail or chat bridge receives it from the broker."""
-
-    def __init__(self, endpoint: BrokerEndpoint) -> None:
-        self.received: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        protocol = paho.MQTTv5 if endpoint.protocol is MqttProtocol.V5 else paho.MQTTv311
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="kiosk-test-bridge", protocol=protocol)
-        self.client.on_message = self._received
-        self.client.connect(endpoint.host, endpoint.port)
-        self.client.subscribe(hub_notifications_topic("hq"), qos=1)
-        self.client.loop_start()
-
-    def _received(self, _c: Any, _u: Any, message: paho.MQTTMessage) -> None:
-        with self._lock:
-            self.received.append(json.loads(message.payload))
-
-    def of_kind(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [note for note in self.received if note["kind"] == kind]
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 @dataclass
 class Site:
     """A running hub over the sample building: its API, its simulated badge printers, and what it notifies."""
@@ -245,7 +204,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with hub.database.sessions.begin() as session:  # the directory, in case this hub does not load it at start
         sync_people(session, load_people(settings.people_file))
     fleet = FleetThread(Fleet(printers_only(load_building(SAMPLE_BUILDING)), broker.endpoint, interval_s=30)).start()
-    notifications = Notifications(broker.endpoint)
+    notifications = Notifications(broker.endpoint, client_id="kiosk-test-bridge")
     api = serve_api(create_app(settings, hub=hub))
     http = httpx.Client(base_url=api.url, timeout=10)
     try:
