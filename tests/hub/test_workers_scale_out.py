@@ -153,6 +153,18 @@ def test_atrium_hub_workers_restarts_a_killed_leader_and_the_other_worker_leads_
                 with sa.orm.Session(engine) as session:
                     return current_leader(session)
 
+            def candidates() -> set[str]:
+                """Workers whose election connection is up: both must be, or nobody is there to take over."""
+                with engine.connect() as connection:
+                    names = connection.scalars(
+                        sa.text(
+                            "SELECT application_name FROM pg_stat_activity"
+                            " WHERE datname = current_database() AND application_name LIKE 'atrium-hub-fleet-w%'"
+                        )
+                    )
+                    return set(names)
+
+            wait_for(lambda: len(candidates()) == 2, timeout=60, what="both workers standing for election")
             first = wait_for(leader, timeout=60, what="a worker leading")
             assert first is not None and first.startswith("atrium-hub-fleet-w"), first
             index = int(first.rsplit("-w", 1)[1])
