@@ -1,9 +1,5 @@
 """A hub process killed with SIGKILL mid-stream and restarted loses no message the broker accepted."""
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,46 +13,18 @@ from hub.store.db import create_engine
 from hub.store.models import DeviceMessage
 from tests.brokers import TestBroker
 from tests.databases import ScratchDatabase
+from tests.faults import HubProcess
 from tests.helpers import Publisher, environment_payload, wait_for, wait_for_retained
 
 DEVICES = [f"dev-{n:05d}" for n in range(1, 50, 5)]  # the environment sensor of each synthetic room
 PER_DEVICE = 200
 
 
-class HubProcess:
-    """``python -m hub hub --no-api`` in its own process, so a test can SIGKILL it."""
-
-    def __init__(self, broker: TestBroker, database: ScratchDatabase, log: Path) -> None:
-        self.env = {
-            **os.environ,
-            "ATRIUM_DATABASE_URL": database.url,
-            "ATRIUM_MQTT_URL": broker.endpoint.url,
-            "ATRIUM_BUILDING": "synthetic:50",
-            "ATRIUM_BATCH_WAIT_MS": "20",
-        }
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "hub", "hub", "--no-api"], env=self.env, stdout=out, stderr=out
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
-
-
 @pytest.fixture
 def hub_process(broker: TestBroker, database: ScratchDatabase, tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(broker, database, tmp_path / "hub.log")
+    process = HubProcess(
+        database_url=database.url, broker_url=broker.endpoint.url, devices=50, log=tmp_path / "hub.log"
+    )
     yield process
     process.stop()
 
