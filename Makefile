@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck schema fuzz bench bench-quick bench-profile bench-fleet bench-faults bench-qr clean
+.PHONY: demo test test-fast lint typecheck schema fuzz fuzz-api bench bench-quick bench-profile bench-fleet bench-faults bench-qr clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Atrium needs Python 3.11 or newer")'
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 ## Fuzz a running hub with 100,000 generated MQTT payloads (CI runs 3,000 in make test); FUZZ_SEED repeats a run.
 fuzz: $(STAMP)
 	FUZZ_MESSAGES=$${FUZZ_MESSAGES:-100000} $(BIN)/pytest -q -p no:logging tests/hub/test_fuzz_ingest.py -k generated
+
+## schemathesis against the API's OpenAPI document, 50 generated requests per route (CI runs 3).
+fuzz-api: $(STAMP)
+	SCHEMATHESIS_EXAMPLES=$${SCHEMATHESIS_EXAMPLES:-50} $(BIN)/pytest -q -p no:logging tests/hub/api/test_openapi_fuzz.py
 
 ## Write the device contract's JSON Schema for firmware authors to ./schema.
 schema: $(STAMP)

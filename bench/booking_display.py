@@ -3,7 +3,8 @@
 A 1,000-room building (``synthetic:5000``: five devices a room, one of them a door display) with
 the fleet reporting in the background (5,000 devices every 2 s; 500 with ``--quick``). A paho
 subscriber in this process listens on every device's command topic. Each sample books a meeting an
-hour ahead in a room of its own (``POST /bookings``, a title no other sample uses) and waits for the
+hour ahead in a room of its own (``POST /bookings`` with an integration key, as a calendar sync
+would book; a title no other sample uses) and waits for the
 ``room_state`` that lists it as upcoming. The clock starts just before the request is sent and stops
 when the message arrives (``time.perf_counter``, one process): API, transaction, the display
 refresh before commit, the outbox relay, the broker and the subscriber are all inside it.
@@ -21,7 +22,8 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.harness import FLEET_SITE, Options, Report, Row, loaded_site, ms, percentile_ms, verdict
+from bench.harness import FLEET_SITE, Options, Report, Row, issue_api_keys, loaded_site, ms, percentile_ms, verdict
+from hub.store.auth_models import KeyKind
 
 NAME = "booking_display"
 BUILDING_DEVICES = 5000
@@ -111,13 +113,14 @@ def measure(kind: str, samples: int, fleet_devices: int, budget_s: float) -> dic
     with loaded_site(
         kind, building_devices=BUILDING_DEVICES, fleet_devices=fleet_devices, interval_s=INTERVAL_S
     ) as site:
+        (key,) = issue_api_keys(site.database_url, KeyKind.INTEGRATION)
         watcher = DisplayWatcher(site.broker.port)
         run_id = uuid.uuid4().hex[:6]
         latencies: list[float] = []
         replies: list[float] = []
         missing = 0
         try:
-            with httpx.Client(base_url=site.hub.url, timeout=30) as client:
+            with httpx.Client(base_url=site.hub.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
                 give_up_at = time.monotonic() + budget_s
                 for n in range(-WARM_UP, samples):
                     if time.monotonic() > give_up_at:

@@ -33,13 +33,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from hub.mqtt.embedded_broker import free_port  # noqa: E402
+from hub.runtime import Database  # noqa: E402
+from hub.services import api_keys  # noqa: E402
+from hub.store.auth_models import KeyKind  # noqa: E402
 from tests.brokers import MosquittoBroker, mosquitto_binary  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FLEET_SITE = "fleet"
 """The site id of ``synthetic_building`` (what ``firmware_sim --devices N`` simulates)."""
 SECRET_KEY = "5e" * 32
-"""The hub's site secret in every benchmark, so the suite can make panel tokens."""
+"""The hub's site secret in every benchmark (it signs access tokens), the same in every run."""
 HEAR_ALL_TIMEOUT_S = 40.0
 """Longest wait for the floor to hear every simulated device (about 10 s for 5,000 on an idle machine)."""
 POSTGRES_ADMIN_URL = os.environ.get("ATRIUM_TEST_POSTGRES_URL", "postgresql+psycopg://127.0.0.1:5432/test")
@@ -163,6 +166,26 @@ def scratch_database(kind: str, folder: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def issue_api_keys(database_url: str, kind: KeyKind, rooms: Sequence[str | None] = (None,)) -> list[str]:
+    """API keys (one per room for panels) written into the bench's scratch database, as `atrium keys` would.
+
+    Issued once the hub has made its tables; the hub checks them like any other key, so the figures
+    include the key lookup every real client pays.
+    """
+    database = Database.open(database_url)
+    try:
+        now = datetime.now(UTC)
+        with database.sessions.begin() as session:
+            return [
+                api_keys.issue_key(
+                    session, kind=kind, name=f"bench {room or kind}", room_id=room, actor="bench", now=now
+                )[1]
+                for room in rooms
+            ]
+    finally:
+        database.close()
 
 
 class Sampler:

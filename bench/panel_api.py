@@ -3,8 +3,9 @@
 The hub (bench/hub_process.py: the hub and its API under uvicorn, one process) serves a
 1,000-room building (``synthetic:5000``) with no devices reporting, so the figure is the API's
 own. This process runs N concurrent tasks on one ``httpx.AsyncClient``, each asking for a random
-room's state with that room's panel token, as wall tablets do; the first second is left out. The
-client shares the machine's two cores with the hub, so its own CPU is reported beside the hub's.
+room's state with that room's panel key (one issued per room before the run, sent as a bearer), as
+wall tablets do; the first second is left out. The client shares the machine's two cores with the
+hub, so its own CPU is reported beside the hub's.
 """
 
 import asyncio
@@ -18,18 +19,18 @@ import httpx
 import psutil
 
 from bench.harness import (
-    SECRET_KEY,
     HubProcess,
     Options,
     Report,
     Row,
+    issue_api_keys,
     ms,
     percentile_ms,
     private_broker,
     scratch_database,
     workdir,
 )
-from hub.services.panel_tokens import panel_token
+from hub.store.auth_models import KeyKind
 
 NAME = "panel_api"
 ROOMS = 1000
@@ -72,17 +73,17 @@ def measure(kind: str, duration_s: float) -> dict[str, Any]:
         hub.start()
         try:
             _settle(hub)
-            measured = asyncio.run(_load(hub, duration_s))
+            rooms = [f"room-{n:04d}" for n in range(ROOMS)]
+            keys = dict(zip(rooms, issue_api_keys(url, KeyKind.PANEL, rooms), strict=True))
+            measured = asyncio.run(_load(hub, keys, duration_s))
         finally:
             hub.stop()
     return {"database": kind, "rooms": ROOMS, "concurrency": CONCURRENCY, "duration_s": duration_s, **measured}
 
 
-async def _load(hub: HubProcess, duration_s: float) -> dict[str, Any]:
+async def _load(hub: HubProcess, keys: dict[str, str], duration_s: float) -> dict[str, Any]:
     assert hub.sampler is not None
-    secret = bytes.fromhex(SECRET_KEY)
-    rooms = [f"room-{n:04d}" for n in range(ROOMS)]
-    tokens = {room: panel_token(secret, room) for room in rooms}
+    rooms = list(keys)
     latencies: list[float] = []
     errors: dict[str, int] = {}
     loop = asyncio.get_running_loop()
@@ -97,7 +98,7 @@ async def _load(hub: HubProcess, duration_s: float) -> dict[str, Any]:
             room = chooser.choice(rooms)
             sent = time.perf_counter()
             try:
-                reply = await client.get(f"/panel/{room}/state", params={"token": tokens[room]})
+                reply = await client.get(f"/panel/{room}/state", headers={"Authorization": f"Bearer {keys[room]}"})
                 failed = None if reply.status_code == 200 else str(reply.status_code)
             except httpx.HTTPError as error:
                 failed = type(error).__name__

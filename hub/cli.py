@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from firmware_sim.cli import app as sim_app
+from hub.cli_access import keys_app, users_app, write_secret_file
 from hub.cli_backup import backup_command, restore_command
 from hub.cli_energy import energy_app
 from hub.cli_facilities import cleaning_app
@@ -19,7 +20,9 @@ from hub.cli_rooms import rooms_app
 from hub.cli_tickets import tickets_app
 from hub.cli_visitors import visitors_app
 from hub.errors import ConfigError
+from hub.log_redaction import RedactSecrets
 from hub.settings import Settings
+from kiosk.cli import DEFAULT_KEY_FILE as DEMO_KIOSK_KEY_FILE
 from kiosk.cli import kiosk_command
 
 app = typer.Typer(
@@ -36,6 +39,8 @@ app.add_typer(visitors_app)  # atrium rollcall
 app.add_typer(tickets_app, name="tickets")
 app.add_typer(energy_app, name="energy")
 app.add_typer(cleaning_app, name="cleaning")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 app.command("kiosk")(kiosk_command)
@@ -64,11 +69,10 @@ def settings_with(**overrides: Any) -> Settings:
 
 
 def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=console, show_path=False, rich_tracebacks=False)],
-    )
+    """Log through one handler that masks secrets (see hub.log_redaction); uvicorn's loggers use it too."""
+    handler = RichHandler(console=console, show_path=False, rich_tracebacks=False)
+    handler.addFilter(RedactSecrets())
+    logging.basicConfig(level=level.upper(), format="%(name)s: %(message)s", handlers=[handler])
 
 
 def fail(error: Exception) -> typer.Exit:
@@ -157,11 +161,13 @@ def demo(
     assert running.endpoint is not None and running.database is not None
     from datetime import UTC, datetime
 
+    from hub.services.demo_access import demo_access
     from hub.services.demo_seed import DEMO_ROOMS, seed_today
-    from hub.services.panel_tokens import panel_token, site_secret
 
     with running.database.sessions.begin() as session:
         seeded = seed_today(session, now=datetime.now(UTC))
+        access = demo_access(session, panel_room=DEMO_ROOMS[0], now=datetime.now(UTC))
+    write_secret_file(DEMO_KIOSK_KEY_FILE, access.kiosk_key)
     fleet = _start_fleet(running, interval)
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     console.print(
@@ -172,7 +178,10 @@ def demo(
             f"API       {api_url}  (docs: {api_url}/docs)\n"
             f"devices   {running.building.device_count()} simulated, reporting every {interval:g}s\n"
             f"bookings  {seeded} seeded for today\n"
-            f"panel     {api_url}/panel/{DEMO_ROOMS[0]}?token={panel_token(site_secret(settings), DEMO_ROOMS[0])}\n"
+            f"sign in   {access.admin_username} / {access.admin_password or '(the password set before)'}"
+            f"  at {api_url}/docs or {api_url}/facilities\n"
+            f"kiosk     key in {DEMO_KIOSK_KEY_FILE} (atrium kiosk reads it)\n"
+            f"panel     {api_url}/panel/{DEMO_ROOMS[0]}?token={access.panel_key}\n"
             "          (others: atrium rooms panel-url ROOM)\n"
             + (f"stops after {duration:g}s" if duration else "Ctrl-C stops everything"),
             title="running",
@@ -220,6 +229,7 @@ def _serve_api(settings: Settings, running: Any, *, duration: float | None) -> N
         host=settings.api_host,
         port=settings.api_port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go through setup_logging's handler, which masks secrets
         lifespan="on",
     )
     server = uvicorn.Server(config)

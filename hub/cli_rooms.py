@@ -69,13 +69,23 @@ def panel_url(
     room: Annotated[str, typer.Argument(help="Room id, as in the building file")],
     host: Annotated[str | None, typer.Option(help="The hub's address as the tablet reaches it")] = None,
 ) -> None:
-    """Print the URL of a room's wall panel, with the room-scoped token it needs."""
+    """Make a panel key for a room and print its wall panel's URL with it (revoke it with 'atrium keys revoke')."""
+    from datetime import UTC, datetime
+
     from hub.cli import settings_with
-    from hub.services.panel_tokens import panel_token, site_secret
+    from hub.cli_session import database_session
+    from hub.services.api_keys import issue_key
+    from hub.store.auth_models import KeyKind
 
     settings = settings_with()
+    with database_session(None) as session:
+        key, text = issue_key(
+            session, kind=KeyKind.PANEL, name=f"panel {room}", room_id=room, actor="cli", now=datetime.now(UTC)
+        )
+        key_id = key.id
     base = host or f"http://{settings.api_host}:{settings.api_port}"
-    typer.echo(f"{base}/panel/{room}?token={panel_token(site_secret(settings), room)}")
+    typer.echo(f"{base}/panel/{room}?token={text}")
+    typer.echo(f"(panel key {key_id}; 'atrium keys revoke {key_id}' cuts this panel off)", err=True)
 
 
 def _title(report: Utilisation, what: str) -> str:

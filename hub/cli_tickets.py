@@ -1,15 +1,14 @@
 """``atrium tickets``: maintenance tickets from the command line, on the database the settings name."""
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
+from hub.cli_session import database_session
 from hub.errors import AtriumError
 from hub.services.tickets import TicketPolicy
 from hub.store.ticket_models import Ticket, TicketPriority, TicketStatus
@@ -20,25 +19,6 @@ DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="SQLAlch
 Actor = Annotated[str, typer.Option("--as", help="Who acts (recorded in the history and audit log)")]
 Note = Annotated[str | None, typer.Option("--note", help="Why, for the history")]
 TicketId = Annotated[int, typer.Argument(help="Ticket number")]
-
-
-@contextmanager
-def _session(database_url: str | None) -> Iterator[Session]:
-    from hub.cli import fail, settings_with
-    from hub.runtime import Database
-
-    settings = settings_with(database_url=database_url)
-    try:
-        database = Database.open(settings.database_url)
-    except AtriumError as error:
-        raise fail(error) from None
-    try:
-        with database.sessions.begin() as session:
-            yield session
-    except AtriumError as error:
-        raise fail(error) from None
-    finally:
-        database.close()
 
 
 def _policy(database_url: str | None) -> TicketPolicy:
@@ -87,7 +67,7 @@ def list_command(
     """Tickets, newest first (open ones unless --all or --status)."""
     from hub.services import tickets
 
-    with _session(database_url) as session:
+    with database_session(database_url) as session:
         found = list(
             tickets.list_tickets(
                 session,
@@ -107,7 +87,7 @@ def show_command(ticket_id: TicketId, database_url: DatabaseUrl = None) -> None:
     from hub.services import tickets
 
     console = Console()
-    with _session(database_url) as session:
+    with database_session(database_url) as session:
         ticket = tickets.get_ticket(session, ticket_id)
         console.print(f"[bold]#{ticket.id} {ticket.title}[/]")
         for label, value in (
@@ -142,7 +122,7 @@ def _mover(to: TicketStatus, help_text: str) -> Callable[..., None]:
         from hub.services import tickets
 
         policy = _policy(database_url)
-        with _session(database_url) as session:
+        with database_session(database_url) as session:
             ticket = tickets.transition(
                 session, ticket_id, to, actor=actor, now=datetime.now(UTC), note=note, policy=policy
             )
@@ -170,7 +150,7 @@ def comment_command(
     """Add a comment to a ticket's history."""
     from hub.services import tickets
 
-    with _session(database_url) as session:
+    with database_session(database_url) as session:
         tickets.comment(session, ticket_id, text, actor=actor, now=datetime.now(UTC))
         Console().print(f"comment added to ticket {ticket_id}")
 
@@ -186,6 +166,6 @@ def assign_command(
     """Give a ticket to a person and/or a team."""
     from hub.services import tickets
 
-    with _session(database_url) as session:
+    with database_session(database_url) as session:
         ticket = tickets.assign(session, ticket_id, actor=actor, now=datetime.now(UTC), assignee=assignee, team=team)
         Console().print(f"ticket {ticket.id}: {ticket.assignee or ''} {ticket.team or ''}".rstrip())

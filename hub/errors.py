@@ -31,5 +31,21 @@ class Forbidden(AtriumError):
     status_code = 403
 
 
+class Unauthenticated(AtriumError):
+    """The caller did not say who it is, or its credentials are wrong, expired or revoked."""
+
+    status_code = 401
+
+
+class TooManyAttempts(AtriumError):
+    """The caller is refused for a while after too many failures (sign-in throttling)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ConfigError(AtriumError):
     """The hub cannot start as configured (broker, database or building file)."""

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
         default=10, ge=0, le=120, description="How long before its start a booking may be checked in"
     )
     secret_key: str | None = Field(
-        default=None, description="Site secret (hex) for panel tokens; unset: kept in var/secret.key"
+        default=None,
+        description="Site secret (hex) signing QR invitations, label links and sign-ins; unset: var/secret.key",
     )
     occupancy_release_after_s: int = Field(
         default=600, ge=1, description="A booking nobody checked in is released this long after its start"
@@ -62,6 +63,17 @@ class Settings(BaseSettings):
     )
     occupancy_stale_after_s: int = Field(
         default=300, ge=1, description="Occupancy readings older than this are ignored by the rules"
+    )
+
+    # --- API access (issue 6) ---
+    access_token_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="How long a person's sign-in (access token) lasts"
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=100, description="Failed sign-ins for one username before it must wait"
+    )
+    login_window_s: float = Field(
+        default=300.0, gt=0, description="The window failed sign-ins are counted in, and the wait after too many"
     )
 
     # --- limits (issue 6) ---

@@ -16,6 +16,7 @@ from kiosk.hub_client import (
     Agreement,
     CheckIn,
     HubClient,
+    HubDenied,
     HubError,
     HubRefused,
     HubUnavailable,
@@ -69,9 +70,10 @@ class KioskApp(App[None]):
         hub_timeout_s: float = 4.0,
         frame_interval_s: float = 0.05,
         site_name: str = "",
+        api_key: str | None = None,
     ) -> None:
         super().__init__()
-        self.client = HubClient(hub_url, timeout_s=hub_timeout_s)
+        self.client = HubClient(hub_url, timeout_s=hub_timeout_s, api_key=api_key)
         self.camera = camera
         self.kiosk_id = kiosk_id
         self.inactivity_timeout_s = inactivity_timeout_s
@@ -171,7 +173,8 @@ class KioskApp(App[None]):
             if finished == "back":
                 continue
             if isinstance(finished, HubError):
-                choices = {} if isinstance(finished, HubUnavailable) else {"walk-in": "Check in without an invitation"}
+                dead_end = isinstance(finished, HubUnavailable | HubDenied)
+                choices = {} if dead_end else {"walk-in": "Check in without an invitation"}
                 title = "We could not check you in"
                 if await self.push_screen_wait(MessageScreen(title, explanation(finished), choices)) == "walk-in":
                     await self._walk_in_flow()

@@ -1,5 +1,6 @@
 """``atrium kiosk``: the reception kiosk in this terminal, or served to a browser with ``--web``."""
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -8,6 +9,8 @@ from typing import Annotated
 import typer
 
 DEFAULT_HUB_URL = "http://127.0.0.1:8000"
+DEFAULT_KEY_FILE = Path("var/kiosk.key")
+KEY_VARIABLE = "ATRIUM_KIOSK_KEY"
 
 
 def kiosk_command(
@@ -24,11 +27,17 @@ def kiosk_command(
     rollcall_cache: Annotated[
         Path | None, typer.Option(help="File keeping the last roll call; default var/kiosk/<kiosk-id>-rollcall.json")
     ] = None,
+    key_file: Annotated[
+        Path,
+        typer.Option(help=f"File holding this kiosk's API key (atrium keys create kiosk NAME); or set {KEY_VARIABLE}"),
+    ] = DEFAULT_KEY_FILE,
 ) -> None:
     """Run the reception kiosk: QR check-in, walk-ins, check-out and roll call, talking to the hub."""
     if inactivity <= 0:
         raise typer.BadParameter("must be more than 0 seconds", param_hint="--inactivity")
+    api_key = _api_key(key_file)
     if web:
+        os.environ[KEY_VARIABLE] = api_key  # handed to each tab's kiosk process, never on its command line
         options = ["--camera", camera, "--hub-url", hub_url, "--kiosk-id", kiosk_id, "--inactivity", str(inactivity)]
         options += ["--photo" if photo else "--no-photo"]
         options += ["--rollcall-cache", str(rollcall_cache)] if rollcall_cache else []
@@ -44,7 +53,21 @@ def kiosk_command(
         inactivity_timeout_s=inactivity,
         ask_photo=photo,
         rollcall_cache=rollcall_cache,
+        api_key=api_key,
     ).run()
+
+
+def _api_key(key_file: Path) -> str:
+    """The kiosk's key: ``ATRIUM_KIOSK_KEY``, else the key file; without one the hub would refuse every call."""
+    key = os.environ.get(KEY_VARIABLE, "").strip()
+    if not key and key_file.exists():
+        key = key_file.read_text(encoding="utf-8").strip()
+    if not key:
+        raise typer.BadParameter(
+            f"no kiosk key: set {KEY_VARIABLE} or make one: atrium keys create kiosk NAME --output {key_file}",
+            param_hint="--key-file",
+        )
+    return key
 
 
 def _check_camera(camera: str) -> None:

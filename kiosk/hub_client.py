@@ -2,8 +2,10 @@
 
 Every call has a short timeout: a visitor at the desk should hear "ask reception" within seconds, not
 watch a spinner. A hub that cannot be reached, times out or answers 5xx or nonsense raises
-:class:`HubUnavailable`; a refusal (4xx) raises :class:`HubRefused` with the hub's sentence, its
-``reason`` code and, for form errors, the field each message belongs beside.
+:class:`HubUnavailable`; a hub that refuses the kiosk itself (401, or 403 with no ``reason`` code: its
+key is unknown, revoked or not a kiosk's) raises :class:`HubDenied`; any other refusal (4xx, including a
+403 for a forged code, which carries its ``reason``) raises :class:`HubRefused` with the hub's sentence,
+its ``reason`` code and, for form errors, the field each message belongs beside.
 """
 
 import logging
@@ -25,6 +27,20 @@ class HubError(Exception):
 
 class HubUnavailable(HubError):
     """The hub did not answer usefully: down, unreachable, too slow, or broken."""
+
+
+KIOSK_DENIED = "This kiosk is not allowed to use the hub (its key was refused). Please go to reception."
+
+
+class HubDenied(HubError):
+    """The hub refused this kiosk, whatever it asked (401, or 403 from its access gate): it needs a working key.
+
+    ``str()`` is :data:`KIOSK_DENIED`; the hub's own reason (for the log, not the visitor) is ``detail``."""
+
+    def __init__(self, detail: str, *, status: int) -> None:
+        super().__init__(KIOSK_DENIED)
+        self.detail = detail
+        self.status = status
 
 
 class HubRefused(HubError):
@@ -155,10 +171,16 @@ class HubClient:
     """Async calls to one hub. Use as ``async with HubClient(url) as hub:`` or call :meth:`aclose`."""
 
     def __init__(
-        self, base_url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s, transport=transport, headers=headers)
 
     async def __aenter__(self) -> "HubClient":
         return self
@@ -232,7 +254,11 @@ class HubClient:
             log.warning("%s %s answered %d: %s", method, path, response.status_code, response.text[:200])
             raise HubUnavailable("The hub has a problem right now.")
         if response.status_code >= 400:
-            raise refusal(response)
+            refused = refusal(response)
+            if refused.status == 401 or (refused.status == 403 and refused.reason is None):
+                log.error("%s %s: the hub refused this kiosk (%d): %s", method, path, refused.status, refused.detail)
+                raise HubDenied(refused.detail, status=refused.status)
+            raise refused
         try:
             return TypeAdapter(shape).validate_json(response.content)
         except ValidationError as error:

@@ -6,13 +6,32 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from hub.api.routes import badges, bookings, devices, energy, facilities, health, ingest, panel, rooms, tickets, visits
+from hub.api.access import declare_access
+from hub.api.routes import (
+    admin,
+    auth,
+    badges,
+    bookings,
+    devices,
+    energy,
+    facilities,
+    health,
+    ingest,
+    panel,
+    rooms,
+    tickets,
+    visits,
+)
 from hub.api.state import AppState
-from hub.errors import AtriumError
+from hub.errors import AtriumError, TooManyAttempts, Unauthenticated
 from hub.runtime import Database, Hub
 from hub.settings import Settings
 
-API_DESCRIPTION = """Atrium's hub: the device registry, what devices said, how the ingest is doing, and meeting rooms.
+API_DESCRIPTION = """Atrium's hub: rooms and bookings, visitors, facilities records, and the devices that feed them.
+
+Every route but a few says who may call it (**Who may call**, and `x-atrium-roles` in this document).
+People sign in at `/auth/token` (OAuth2 password flow) and send `Authorization: Bearer <token>`;
+kiosks, room panels and integrations send their API key the same way (`atrium keys create`).
 Interactive docs are at `/docs`."""
 
 
@@ -38,7 +57,23 @@ def create_app(settings: Settings, *, hub: Hub | None = None, run_hub: bool = Fa
 
     app = FastAPI(title="Atrium hub", version="0.1.0", description=API_DESCRIPTION, lifespan=lifespan)
     app.add_exception_handler(AtriumError, _atrium_error)
-    for module in (health, devices, ingest, rooms, bookings, panel, visits, badges, facilities, tickets, energy):
+    routers = (
+        health,
+        auth,
+        admin,
+        devices,
+        ingest,
+        rooms,
+        bookings,
+        panel,
+        visits,
+        badges,
+        facilities,
+        tickets,
+        energy,
+    )
+    for module in routers:
+        declare_access(module.router)
         app.include_router(module.router)
     return app
 
@@ -49,4 +84,9 @@ async def _atrium_error(_request: Request, error: Exception) -> JSONResponse:
     reason = getattr(error, "reason", None)
     if reason is not None:
         content["reason"] = str(reason)
-    return JSONResponse(status_code=error.status_code, content=content)
+    headers = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after_s)
+    return JSONResponse(status_code=error.status_code, content=content, headers=headers)

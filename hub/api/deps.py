@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from hub.api.state import AppState
@@ -22,6 +22,11 @@ def get_session(state: Annotated[AppState, Depends(get_state)]) -> Iterator[Sess
         yield session
 
 
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row's number")]
+"""A numeric id in a path, bounded to what the database holds (a larger one would be a 500, not a 404)."""
+MAX_OFFSET = 2**31
+"""Paging further than this is a 422, not an integer the database cannot hold."""
 StateDep = Annotated[AppState, Depends(get_state)]
 SessionDep = Annotated[Session, Depends(get_session)]
 

@@ -68,4 +68,24 @@ class DeadLetter(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """A refusal: one sentence a person can read, and for some a machine-readable ``reason``."""
+
     detail: str
+    reason: str | None = None
+
+
+class FieldError(BaseModel):
+    """One field FastAPI's validation refused."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidBody(BaseModel):
+    """A 422: the hub's sentence (a rule broken), or FastAPI's list of refused fields (a malformed request)."""
+
+    detail: str | list[FieldError]
+    reason: str | None = None

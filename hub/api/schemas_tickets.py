@@ -92,7 +92,7 @@ class TicketCreate(BaseModel):
     room_id: str | None = Field(default=None, max_length=64)
     fault_type: str = Field(default="reported", pattern=r"^[a-z][a-z0-9_]{0,47}$")
     priority: TicketPriority | None = None
-    reporter: str | None = Field(default=None, max_length=120, description="Who reports it (default: staff)")
+    reporter: str | None = Field(default=None, max_length=120, description="Who reports it (default: the caller)")
 
 
 class TransitionRequest(BaseModel):
@@ -100,14 +100,12 @@ class TransitionRequest(BaseModel):
 
     to: TicketStatus
     note: str | None = Field(default=None, max_length=4000)
-    actor: str = Field(default="staff", min_length=1, max_length=120)
 
 
 class CommentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Text
-    actor: str = Field(default="staff", min_length=1, max_length=120)
 
 
 class AssignRequest(BaseModel):
@@ -115,4 +113,3 @@ class AssignRequest(BaseModel):
 
     assignee: str | None = Field(default=None, max_length=120)
     team: str | None = Field(default=None, max_length=64)
-    actor: str = Field(default="staff", min_length=1, max_length=120)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hub.errors import Conflict, Invalid, NotFound
 from hub.services.recurrence import Rule, exdate_text, is_occurrence, occurrences, parse_exdates, parse_rule
 from hub.settings import Settings
+from hub.store import audit
 from hub.store.booking_models import (
     HOLDS_ROOM,
     Booking,
@@ -277,6 +278,20 @@ def get_booking(session: Session, booking_id: int) -> Booking:
     return booking
 
 
+HUB_ACTOR = "hub"
+"""The audit log's actor for changes the hub makes by itself (no-show release, occupancy rules, series upkeep)."""
+
+
+def _audit(
+    session: Session, actor: str, action: str, booking: Booking | BookingSeries, now: datetime, **detail: object
+) -> None:
+    object_type = "booking" if isinstance(booking, Booking) else "booking_series"
+    audit.record(
+        session, actor=actor, action=action, object_type=object_type, object_id=booking.id, now=now,
+        detail={"room_id": booking.room_id, **detail},
+    )  # fmt: skip
+
+
 def create_booking(
     session: Session,
     *,
@@ -291,6 +306,7 @@ def create_booking(
     external_uid: str | None = None,
     now: datetime,
     rules: BookingRules = DEFAULT_RULES,
+    actor: str = HUB_ACTOR,
 ) -> Booking:
     """Book a room for [start, end); refuses the past, impossible spans, full rooms and clashes, saying why."""
     now = aware(now, what="now")
@@ -318,6 +334,7 @@ def create_booking(
     )
     session.add(booking)
     session.flush()
+    _audit(session, actor, "booking.create", booking, now, starts_at=start.isoformat(), ends_at=end.isoformat())
     return booking
 
 
@@ -370,6 +387,7 @@ def update_booking(
     private: bool | None = None,
     now: datetime,
     rules: BookingRules = DEFAULT_RULES,
+    actor: str = HUB_ACTOR,
 ) -> Booking:
     """Rename, move or re-invite; ``None`` keeps a field. A moved occurrence stays part of its series."""
     now = aware(now, what="now")
@@ -400,6 +418,7 @@ def update_booking(
     booking.attendees = invited
     booking.updated_at = now
     session.flush()
+    _audit(session, actor, "booking.update", booking, now, starts_at=new_start.isoformat(), ends_at=new_end.isoformat())
     return booking
 
 
@@ -413,7 +432,9 @@ def _must_hold_room(booking: Booking, now: datetime, zone: ZoneInfo, *, action: 
         )
 
 
-def cancel_booking(session: Session, *, booking_id: int, and_following: bool = False, now: datetime) -> Booking:
+def cancel_booking(
+    session: Session, *, booking_id: int, and_following: bool = False, now: datetime, actor: str = HUB_ACTOR
+) -> Booking:
     """Cancel a booking that has not ended; an occurrence of a series becomes an exception date (EXDATE).
 
     With ``and_following``, the series' later meetings are cancelled too (the series ends here).
@@ -436,6 +457,7 @@ def cancel_booking(session: Session, *, booking_id: int, and_following: bool = F
         if and_following:
             _cancel_series_from(session, series, booking.occurrence_start, now=now, reason="cancelled by the organiser")
     session.flush()
+    _audit(session, actor, "booking.cancel", booking, now, following=and_following)
     return booking
 
 
@@ -446,7 +468,13 @@ def _cancel(booking: Booking, now: datetime) -> None:
 
 
 def extend_booking(
-    session: Session, *, booking_id: int, minutes: int, now: datetime, rules: BookingRules = DEFAULT_RULES
+    session: Session,
+    *,
+    booking_id: int,
+    minutes: int,
+    now: datetime,
+    rules: BookingRules = DEFAULT_RULES,
+    actor: str = HUB_ACTOR,
 ) -> Booking:
     """Make a booking that has not ended last ``minutes`` longer, if the room is free then."""
     now = aware(now, what="now")
@@ -463,10 +491,11 @@ def extend_booking(
     booking.ends_at = new_end
     booking.updated_at = now
     session.flush()
+    _audit(session, actor, "booking.extend", booking, now, minutes=minutes)
     return booking
 
 
-def end_booking(session: Session, *, booking_id: int, now: datetime) -> Booking:
+def end_booking(session: Session, *, booking_id: int, now: datetime, actor: str = HUB_ACTOR) -> Booking:
     """End a meeting under way now, which frees the room from ``now`` on."""
     now = aware(now, what="now")
     zone = site_zone(session)
@@ -479,10 +508,13 @@ def end_booking(session: Session, *, booking_id: int, now: datetime) -> Booking:
     booking.ends_at = now
     booking.updated_at = now
     session.flush()
+    _audit(session, actor, "booking.end", booking, now)
     return booking
 
 
-def check_in(session: Session, *, booking_id: int, now: datetime, rules: BookingRules = DEFAULT_RULES) -> Booking:
+def check_in(
+    session: Session, *, booking_id: int, now: datetime, rules: BookingRules = DEFAULT_RULES, actor: str = HUB_ACTOR
+) -> Booking:
     """Record that the meeting's people arrived; allowed from shortly before the start until the end."""
     now = aware(now, what="now")
     zone = site_zone(session)
@@ -504,6 +536,7 @@ def check_in(session: Session, *, booking_id: int, now: datetime, rules: Booking
         booking.series.no_show_strikes = 0
         booking.series.updated_at = now
     session.flush()
+    _audit(session, actor, "booking.check_in", booking, now)
     return booking
 
 
@@ -526,6 +559,7 @@ def release_booking(
     booking.status = BookingStatus.RELEASED.value
     booking.ended_at = now
     booking.updated_at = now
+    _audit(session, HUB_ACTOR, "booking.release", booking, now)
     series = booking.series
     if series is None:
         session.flush()
@@ -625,6 +659,7 @@ def create_series(
     allow_past_start: bool = False,
     now: datetime,
     rules: BookingRules = DEFAULT_RULES,
+    actor: str = HUB_ACTOR,
 ) -> BookingSeries:
     """Book a room by an RRULE whose first meeting is [start, end), kept in ``zone``'s (the site's) wall time.
 
@@ -689,6 +724,7 @@ def create_series(
     for occurrence in starts:
         session.add(_occurrence(series, room, occurrence, now))
     session.flush()
+    _audit(session, actor, "series.create", series, now, rrule=rule.text, first_start=start.isoformat())
     return series
 
 
@@ -762,20 +798,23 @@ def _check_is_occurrence(series: BookingSeries, occurrence_start: datetime) -> N
         raise Conflict(f"booking series {series.id} was cancelled from that date on")
 
 
-def cancel_occurrence(session: Session, *, series_id: int, occurrence_start: datetime, now: datetime) -> BookingSeries:
+def cancel_occurrence(
+    session: Session, *, series_id: int, occurrence_start: datetime, now: datetime, actor: str = HUB_ACTOR
+) -> BookingSeries:
     """Take one meeting out of a series (an EXDATE), whether or not it is booked yet."""
     now = aware(now, what="now")
     series = get_series(session, series_id)
     occurrence_start = aware(occurrence_start, what="occurrence start")
     booking = _find_occurrence(session, series, occurrence_start)
     if booking is not None:
-        cancel_booking(session, booking_id=booking.id, now=now)
+        cancel_booking(session, booking_id=booking.id, now=now, actor=actor)
         return series
     _check_is_occurrence(series, occurrence_start)
     if occurrence_start < now:
         raise Conflict("that meeting of the series is in the past")
     _add_exdate(series, occurrence_start, now)
     session.flush()
+    _audit(session, actor, "series.cancel_occurrence", series, now, occurrence_start=occurrence_start.isoformat())
     return series
 
 
@@ -788,6 +827,7 @@ def move_occurrence(
     end: datetime,
     now: datetime,
     rules: BookingRules = DEFAULT_RULES,
+    actor: str = HUB_ACTOR,
 ) -> Booking:
     """Move one meeting of a series to [start, end); it stays that occurrence (its RECURRENCE-ID)."""
     now = aware(now, what="now")
@@ -805,12 +845,19 @@ def move_occurrence(
         booking.starts_at, booking.ends_at = start, end
         session.add(booking)
         session.flush()
+        _audit(session, actor, "booking.create", booking, now, starts_at=start.isoformat(), ends_at=end.isoformat())
         return booking
-    return update_booking(session, booking_id=booking.id, start=start, end=end, now=now, rules=rules)
+    return update_booking(session, booking_id=booking.id, start=start, end=end, now=now, rules=rules, actor=actor)
 
 
 def cancel_series(
-    session: Session, *, series_id: int, now: datetime, from_start: datetime | None = None, reason: str | None = None
+    session: Session,
+    *,
+    series_id: int,
+    now: datetime,
+    from_start: datetime | None = None,
+    reason: str | None = None,
+    actor: str = HUB_ACTOR,
 ) -> list[Booking]:
     """Cancel a series' meetings from ``from_start`` (default: now) on; meetings under way or past stay."""
     now = aware(now, what="now")
@@ -818,6 +865,7 @@ def cancel_series(
     start = max(aware(from_start, what="from") if from_start is not None else now, now)
     cancelled = _cancel_series_from(session, series, start, now=now, reason=reason or "cancelled by the organiser")
     session.flush()
+    _audit(session, actor, "series.cancel", series, now, from_start=start.isoformat(), meetings=len(cancelled))
     return cancelled
 
 

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hub.services import agreements, visits
-from hub.services.panel_tokens import site_secret
 from hub.services.qr_render import render_png
+from hub.services.site_secret import site_secret
 from hub.services.visits import VisitorRules
 from hub.settings import Settings, get_settings
 from hub.store.visit_models import Visit

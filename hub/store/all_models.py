@@ -1,6 +1,7 @@
 """Imports every module that declares tables, so ``Base.metadata`` holds the whole schema (migrations, checks)."""
 
 import hub.store.audit
+import hub.store.auth_models
 import hub.store.badge_models
 import hub.store.booking_models
 import hub.store.credential_models

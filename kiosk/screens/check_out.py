@@ -3,7 +3,7 @@
 from textual import work
 from textual.widgets import Button
 
-from kiosk.hub_client import HubError
+from kiosk.hub_client import HubDenied, HubError
 from kiosk.screens.base import CameraScreen
 from kiosk.screens.wording import explanation
 from kiosk.widgets.camera_scanner import CameraScanner
@@ -30,6 +30,9 @@ class CheckOutScreen(CameraScreen[None]):
     async def _check_out(self, token: str) -> None:
         try:
             visit = await self.kiosk.client.check_out(token)
+        except HubDenied as denied:
+            self.say(f"{explanation(denied)}\nPlease hand your badge to reception.")
+            return
         except HubError as error:
             self.say(
                 f"{explanation(error)}\nTry again, or hand your badge to reception.",

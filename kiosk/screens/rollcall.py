@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Label, Static
 
-from kiosk.hub_client import HubError, RollCall
+from kiosk.hub_client import HubDenied, HubError, RollCall
 from kiosk.screens.base import KioskScreen, back_button
 from kiosk.widgets.banner import Banner
 
@@ -63,14 +63,16 @@ class RollCallScreen(KioskScreen[None]):
             rollcall = await self.kiosk.fetch_rollcall()
         except HubError as error:
             kept = self.kiosk.rollcall_cache.load()
+            denied = isinstance(error, HubDenied)  # its sentence already sends staff to reception
             if kept is None:
-                self.query_one(Banner).show(f"Hub unreachable: {error} No list has been kept on this kiosk yet.")
+                why = str(error) if denied else f"Hub unreachable: {error}"
+                self.query_one(Banner).show(f"{why} No list has been kept on this kiosk yet.")
                 self.query_one("#summary", Static).update("")
                 return
-            now = datetime.now(UTC)
+            why = f"{error} Showing" if denied else "Hub unreachable: showing"
             self.query_one(Banner).show(
-                f"Hub unreachable: showing the list kept at {local_time(kept.saved_at)} "
-                f"({age(kept.saved_at, now)}). People may have come or gone since."
+                f"{why} the list kept at {local_time(kept.saved_at)} "
+                f"({age(kept.saved_at, datetime.now(UTC))}). People may have come or gone since."
             )
             self._show(kept.rollcall)
             return

@@ -6,7 +6,7 @@ from typing import Literal
 from textual import work
 from textual.widgets import Button
 
-from kiosk.hub_client import HubError, ScanPreview
+from kiosk.hub_client import HubDenied, HubError, ScanPreview
 from kiosk.screens.base import CameraScreen
 from kiosk.screens.wording import explanation
 from kiosk.widgets.camera_scanner import CameraScanner
@@ -53,6 +53,9 @@ class ScanScreen(CameraScreen[ScanOutcome]):
     async def _check(self, token: str) -> None:
         try:
             preview = await self.kiosk.client.scan(token)
+        except HubDenied as denied:
+            self.say(explanation(denied))  # no other way in works either: only reception can help
+            return
         except HubError as error:
             self.say(
                 f"{explanation(error)}\nYou can try again, check in without an invitation, or ask reception.",

@@ -1,6 +1,6 @@
 """Plain words for what the hub refuses and what breaks, shared by the screens."""
 
-from kiosk.hub_client import HubError, HubRefused, HubUnavailable
+from kiosk.hub_client import HubDenied, HubError, HubRefused, HubUnavailable
 
 CODE_REFUSALS = {
     "malformed": "This QR code is not an invitation from this office.",
@@ -26,9 +26,10 @@ def headline(error: HubError) -> str:
 
 
 def explanation(error: HubError) -> str:
-    """The headline, and the hub's own sentence under it when that adds something."""
+    """The headline, and the hub's own sentence under it when that adds something (a refused kiosk's reason is
+    for the log, not the visitor)."""
     first = headline(error)
     detail = str(error)
-    if isinstance(error, HubUnavailable) or detail == first or not detail:
+    if isinstance(error, HubUnavailable | HubDenied) or detail == first or not detail:
         return first
     return f"{first}\n{detail}"

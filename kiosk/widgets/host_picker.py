@@ -7,7 +7,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from kiosk.hub_client import HubClient, HubError, Person
+from kiosk.hub_client import HubClient, HubDenied, HubError, Person
 
 SEARCH_DELAY_S = 0.25
 """Wait this long after the last keystroke before asking the hub, so typing a name is one search, not ten."""
@@ -66,6 +66,9 @@ class HostPicker(Vertical):
     async def _search(self, query: str) -> None:
         try:
             people = await self.client.people(query, limit=8)
+        except HubDenied as denied:
+            self.show_error(str(denied))
+            return
         except HubError as error:
             self.show_error(f"Cannot search for hosts: {error}")
             return

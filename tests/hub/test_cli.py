@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_devices_schema_writes_one_schema_per_channel(tmp_path: Path) -> None:
 def test_the_demo_brings_up_the_sample_building_and_leaves_telemetry_for_every_device(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'demo.db'}"
     port = free_port()
-    env = {**os.environ, "ATRIUM_EMBEDDED_MQTT_PORT": str(free_port())}
+    env = {**os.environ, "ATRIUM_EMBEDDED_MQTT_PORT": str(free_port()), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "hub", "demo", "--duration", "20", "--port", str(port)]
     command += ["--database-url", database_url, "--interval", "2"]
     with (tmp_path / "demo.log").open("wb") as log:
@@ -76,8 +77,14 @@ def test_the_demo_brings_up_the_sample_building_and_leaves_telemetry_for_every_d
         try:
             health = wait_for(lambda: _get(f"http://127.0.0.1:{port}/health"), timeout=30, what="the demo's API")
             assert health["status"] == "ok"
+            password = wait_for(lambda: _admin_password(tmp_path / "demo.log"), what="the demo admin's password")
+            signed_in = httpx.post(
+                f"http://127.0.0.1:{port}/auth/token", data={"username": "admin", "password": password}, timeout=10
+            )
+            assert signed_in.status_code == 200, signed_in.text
+            token = signed_in.json()["access_token"]
             wait_for(
-                lambda: len(_get(f"http://127.0.0.1:{port}/devices?online=true") or []) > 100,
+                lambda: len(_get(f"http://127.0.0.1:{port}/devices?online=true", token) or []) > 100,
                 timeout=30,
                 what="the simulated devices online",
             )
@@ -97,11 +104,18 @@ def test_the_demo_brings_up_the_sample_building_and_leaves_telemetry_for_every_d
     assert reporting == expected
     assert seeded, "the demo seeds today's bookings for its panels"
     assert "/panel/atlas?token=" in (tmp_path / "demo.log").read_text()
+    assert (tmp_path / "var" / "kiosk.key").read_text().strip().startswith("atrium_kiosk_")
 
 
-def _get(url: str) -> Any:
+def _admin_password(log: Path) -> str | None:
+    """The password the demo prints for the admin it makes on its first run."""
+    found = re.search(r"sign in\s+admin / ([\w-]+)", log.read_text())
+    return found.group(1) if found else None
+
+
+def _get(url: str, token: str | None = None) -> Any:
     try:
-        response = httpx.get(url, timeout=2)
+        response = httpx.get(url, timeout=2, headers={"Authorization": f"Bearer {token}"} if token else {})
     except httpx.HTTPError:
         return None
     return response.json() if response.status_code == 200 else None

@@ -1,11 +1,16 @@
-"""``atrium rooms report`` over a real database: the tables a facilities manager reads, and clear refusals."""
+"""``atrium rooms`` over a real database: the report a facilities manager reads, clear refusals, panel URLs."""
+
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from hub.api.app import create_app
 from hub.cli import app
 from hub.runtime import Database
 from hub.services import bookings
+from hub.settings import Settings
 from tests.databases import ScratchDatabase
 from tests.hub.booking_helpers import book, local
 
@@ -74,3 +79,22 @@ def test_bad_options_are_refused_with_one_sentence(
     assert exit_code == code
     assert sentence in " ".join(output.split())
     assert "Traceback" not in output
+
+
+def test_a_panel_url_carries_a_key_that_opens_its_own_room_only(
+    site_database: Database, database: ScratchDatabase
+) -> None:
+    result = runner.invoke(
+        app,
+        ["rooms", "panel-url", "atlas", "--host", "https://hub.example.com"],
+        env={"ATRIUM_DATABASE_URL": database.url},
+    )
+    assert result.exit_code == 0, result.output
+    url = urlsplit(result.stdout.strip())
+    assert (url.scheme, url.netloc, url.path) == ("https", "hub.example.com", "/panel/atlas")
+    [token] = parse_qs(url.query)["token"]
+    with TestClient(create_app(Settings(database_url=database.url))) as client:
+        shown = client.get("/panel/atlas/state", params={"token": token})
+        assert (shown.status_code, shown.json()["room_name"]) == (200, "Atlas")
+        refused = client.get("/panel/boreal/state", params={"token": token})
+        assert refused.status_code == 403 and "atlas" in refused.json()["detail"]

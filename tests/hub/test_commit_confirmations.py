@@ -14,7 +14,9 @@ from devices.topics import Channel, device_topic
 from devices.transport import BrokerEndpoint
 from hub.api.app import create_app
 from hub.runtime import Hub
+from hub.services.principals import Role
 from hub.store.registry import ingest_totals
+from tests.access import headers_for
 from tests.brokers import TestBroker
 from tests.helpers import Publisher, environment_payload, wait_for
 from tests.hub.conftest import StartHub
@@ -85,7 +87,9 @@ def test_a_gap_is_counted_after_its_grace_shown_by_the_api_and_closed_by_a_repla
     for seq in [0, 1, 2, 3, 4, 7, 8, 9, 5000]:  # 5 and 6 missing; 5000 is a reset counter, not a gap
         publisher.publish(telemetry, environment_payload(ENV, seq))
     wait_for(lambda: gaps(hub) == 2, what="the two missing messages counted")
-    with TestClient(create_app(hub.settings, hub=hub)) as client:
+    assert hub.database is not None
+    staff = headers_for(hub.database, hub.settings, Role.FACILITIES)
+    with TestClient(create_app(hub.settings, hub=hub), headers=staff) as client:
         shown = client.get(f"/devices/{ENV}/gaps").json()
         assert shown["missing"] == 2
         assert shown["gaps"] == [{"first": 5, "last": 6}]

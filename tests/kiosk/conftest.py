@@ -1,4 +1,5 @@
-"""Kiosk test fixtures: anyio for Pilot, QR images as the camera, one real hub (API, broker, printers) per module."""
+"""Kiosk test fixtures: anyio for Pilot, QR images as the camera, one real hub (API, broker, printers) per module,
+with a kiosk key for the kiosks under test and a reception user for what staff do through the API."""
 
 import threading
 import time
@@ -23,9 +24,12 @@ from hub.mqtt.embedded_broker import free_port
 from hub.runtime import Hub
 from hub.services.badges import known_faulted
 from hub.services.people import load_people, sync_people
+from hub.services.principals import Role
 from hub.settings import Settings
+from hub.store.auth_models import KeyKind
 from hub.store.models import Device
 from kiosk.testset import PERTURBATIONS, render_scene
+from tests.access import headers_for, issue_key
 from tests.brokers import start_test_broker
 from tests.helpers import Notifications, printers_only, wait_for
 
@@ -123,13 +127,16 @@ def served() -> Iterator[Callable[[Any], ServedApi]]:
 
 @dataclass
 class Site:
-    """A running hub over the sample building: its API, its simulated badge printers, and what it notifies."""
+    """A running hub over the sample building: its API, its simulated badge printers, and what it notifies.
+
+    ``kiosk_key`` is the kiosks' API key; ``http`` calls the API as a reception user."""
 
     hub: Hub
     api: ServedApi
     fleet: FleetThread
     notifications: Notifications
     http: httpx.Client
+    kiosk_key: str
 
     @property
     def url(self) -> str:
@@ -205,11 +212,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         sync_people(session, load_people(settings.people_file))
     fleet = FleetThread(Fleet(printers_only(load_building(SAMPLE_BUILDING)), broker.endpoint, interval_s=30)).start()
     notifications = Notifications(broker.endpoint, client_id="kiosk-test-bridge")
+    database = hub.database
     api = serve_api(create_app(settings, hub=hub))
-    http = httpx.Client(base_url=api.url, timeout=10)
+    http = httpx.Client(base_url=api.url, timeout=10, headers=headers_for(database, settings, Role.RECEPTION))
     try:
         assert fleet.wait_online(30)
-        database = hub.database
 
         def printers_online() -> bool:
             with database.sessions() as session:
@@ -217,8 +224,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
         wait_for(printers_online, what="the hub seeing both badge printers online")
         wait_for(notifications.client.is_connected, what="the notification bridge connected")
-        assert http.post("/agreements", json=CONTRACTOR_AGREEMENT).status_code == 201
-        yield Site(hub=hub, api=api, fleet=fleet, notifications=notifications, http=http)
+        admin = headers_for(database, settings, Role.ADMIN)
+        assert http.post("/agreements", json=CONTRACTOR_AGREEMENT, headers=admin).status_code == 201
+        kiosk_key = issue_key(database, KeyKind.KIOSK, name="reception kiosk")
+        yield Site(hub=hub, api=api, fleet=fleet, notifications=notifications, http=http, kiosk_key=kiosk_key)
     finally:
         http.close()
         api.stop()

@@ -175,6 +175,17 @@ async def test_a_damaged_kept_list_is_ignored_not_a_crash(tmp_path: Path) -> Non
         assert "No list has been kept" in str(banner.content)
 
 
+def test_the_command_without_a_key_says_how_to_make_one(tmp_path: Path) -> None:
+    missing = tmp_path / "kiosk.key"
+    result = CliRunner().invoke(
+        cli_app, ["kiosk", "--camera", "nowhere", "--key-file", str(missing)], env={"ATRIUM_KIOSK_KEY": None}
+    )
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "ATRIUM_KIOSK_KEY" in said
+    assert "atrium keys create kiosk" in said
+
+
 def test_the_command_refuses_a_zero_inactivity_timeout() -> None:
     result = CliRunner().invoke(cli_app, ["kiosk", "--camera", "nowhere", "--inactivity", "0"])
     assert result.exit_code == 2

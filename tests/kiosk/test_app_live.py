@@ -1,7 +1,10 @@
 """The kiosk driven by Textual's Pilot against a real hub: QR and walk-in check-in, agreements, badges printed by
-simulated printers over a real broker, the host told, check-out by badge, failover, refusals and a hub gone down."""
+simulated printers over a real broker, the host told, check-out by badge, failover, refusals, a hub gone down and a
+kiosk whose key was revoked."""
 
+import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,13 @@ from textual.widgets import Button, DataTable, Input, Label, OptionList, Select,
 
 from firmware_sim.faults import Fault
 from hub.api.app import create_app
+from hub.services import api_keys
+from hub.store.auth_models import KeyKind
 from hub.store.visit_models import AgreementSignature, VisitPhoto
 from kiosk.app import KioskApp
+from kiosk.hub_client import KIOSK_DENIED
 from kiosk.widgets.banner import Banner
+from tests.access import issue_key
 from tests.helpers import wait_for
 from tests.kiosk.conftest import (
     CONTRACTOR_AGREEMENT,
@@ -33,10 +40,19 @@ P1, P2 = "reception-printer-1", "reception-printer-2"
 
 
 def kiosk(
-    hub_url: str, tmp_path: Path, camera: str | None = None, *, ask_photo: bool = False, rollcall_refresh_s: float = 0
+    site: Site,
+    tmp_path: Path,
+    camera: str | None = None,
+    *,
+    hub_url: str | None = None,
+    api_key: str | None = None,
+    ask_photo: bool = False,
+    rollcall_refresh_s: float = 0,
 ) -> KioskApp:
+    """A kiosk at ``site`` (or at ``hub_url``) with the site's kiosk key, unless given another."""
     return KioskApp(
-        hub_url=hub_url,
+        hub_url=hub_url or site.url,
+        api_key=api_key or site.kiosk_key,
         camera=camera,
         rollcall_cache=tmp_path / "rollcall.json",
         rollcall_refresh_s=rollcall_refresh_s,
@@ -101,7 +117,7 @@ async def check_out_with_badge(site: Site, tmp_path: Path, visit_id: int) -> Non
     folder = tmp_path / "badge"
     folder.mkdir()
     (folder / "badge.png").write_bytes(site.badge_png(visit_id))
-    async with kiosk(site.url, tmp_path, str(folder)).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path, str(folder)).run_test(size=SIZE) as pilot:
         await pilot.click("#check-out")
         await until(pilot, lambda: "You are checked out" in screen_text(pilot), "the goodbye")
         await pilot.click("#finish")
@@ -110,7 +126,7 @@ async def check_out_with_badge(site: Site, tmp_path: Path, visit_id: int) -> Non
 
 async def test_a_guest_with_an_invitation_signs_the_agreement_and_gets_a_badge(site: Site, tmp_path: Path) -> None:
     token = site.invite("Grace Hopper", visitor_type="contractor", company="Navy")
-    async with kiosk(site.url, tmp_path, qr_camera(tmp_path / "camera", token)).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path, qr_camera(tmp_path / "camera", token)).run_test(size=SIZE) as pilot:
         await pilot.click("#qr")
         await until(pilot, lambda: pilot.app.screen.query("#confirm"), "the visitor's name to confirm")
         assert "Welcome, Grace Hopper from Navy.\nYou are visiting Ann Smith." in screen_text(pilot)
@@ -136,7 +152,7 @@ async def test_a_guest_with_an_invitation_signs_the_agreement_and_gets_a_badge(s
 
 
 async def test_a_walk_in_checks_in_gets_a_badge_and_checks_out_with_it(site: Site, tmp_path: Path) -> None:
-    async with kiosk(site.url, tmp_path).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path).run_test(size=SIZE) as pilot:
         await pilot.click("#walk-in")
         await until(pilot, on_screen(pilot, "walk-in"), "the walk-in form")
         await type_text(pilot, "Alan Turing")
@@ -160,7 +176,7 @@ async def test_a_walk_in_checks_in_gets_a_badge_and_checks_out_with_it(site: Sit
 
 
 async def test_the_hubs_objection_to_a_field_is_shown_beside_it(site: Site, tmp_path: Path) -> None:
-    async with kiosk(site.url, tmp_path).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path).run_test(size=SIZE) as pilot:
         await pilot.click("#walk-in")
         await until(pilot, on_screen(pilot, "walk-in"), "the walk-in form")
         await type_text(pilot, "Hedy Lamarr")
@@ -185,7 +201,7 @@ async def test_a_forged_invitation_is_refused_in_plain_words_and_the_walk_in_off
     body = token.removeprefix("ATR1.")
     middle = len(body) // 2
     forged = "ATR1." + body[:middle] + ("A" if body[middle] != "A" else "B") + body[middle + 1 :]
-    async with kiosk(site.url, tmp_path, qr_camera(tmp_path / "camera", forged)).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path, qr_camera(tmp_path / "camera", forged)).run_test(size=SIZE) as pilot:
         await pilot.click("#qr")
         await until(pilot, lambda: pilot.app.screen.query("#walk-in"), "the refusal")
         text = screen_text(pilot)
@@ -199,7 +215,7 @@ async def test_a_forged_invitation_is_refused_in_plain_words_and_the_walk_in_off
 async def test_an_invitation_already_used_is_refused(site: Site, tmp_path: Path) -> None:
     token = site.invite("Katherine Johnson")
     camera = qr_camera(tmp_path / "camera", token)
-    async with kiosk(site.url, tmp_path, camera).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path, camera).run_test(size=SIZE) as pilot:
         await scan_and_confirm(pilot)
         await until(pilot, on_screen(pilot, "done"), "the done screen")
         await tap(pilot, "#finish")
@@ -215,7 +231,7 @@ async def test_a_jammed_printer_hands_the_badge_to_the_other_and_the_visitor_is_
     token = site.invite("Dorothy Vaughan")
     site.fleet.call(site.printer(P1).faults.add, Fault.JAM)  # found out only when it tries to print
     try:
-        async with kiosk(site.url, tmp_path, qr_camera(tmp_path / "camera", token)).run_test(size=SIZE) as pilot:
+        async with kiosk(site, tmp_path, qr_camera(tmp_path / "camera", token)).run_test(size=SIZE) as pilot:
             await scan_and_confirm(pilot)
             await until(pilot, on_screen(pilot, "done"), "the done screen")
             await until(pilot, lambda: "Reception printer 2" in badge_text(pilot), "the badge at the other printer")
@@ -231,7 +247,7 @@ async def test_a_visitor_on_the_block_list_is_held_for_reception(site: Site, tmp
     entry = site.http.post("/blocklist", json={"company": "Umbrella Corp", "reason": "test"}).json()
     try:
         token = site.invite("Albert Wesker", company="Umbrella Corp")
-        async with kiosk(site.url, tmp_path, qr_camera(tmp_path / "camera", token)).run_test(size=SIZE) as pilot:
+        async with kiosk(site, tmp_path, qr_camera(tmp_path / "camera", token)).run_test(size=SIZE) as pilot:
             await scan_and_confirm(pilot)
             await until(pilot, on_screen(pilot, "done"), "the done screen")
             assert "reception will be with you" in screen_text(pilot)
@@ -246,7 +262,7 @@ async def test_with_the_hub_down_the_kiosk_says_so_and_still_shows_the_roll_call
     assert site.http.post("/visits/walk-ins", json=walk_in).status_code == 201
     api = served(create_app(site.hub.settings, hub=site.hub))  # an API of its own, to take down
     token = site.invite("Christine Darden")
-    app = kiosk(api.url, tmp_path, qr_camera(tmp_path / "camera", token), rollcall_refresh_s=60)
+    app = kiosk(site, tmp_path, qr_camera(tmp_path / "camera", token), hub_url=api.url, rollcall_refresh_s=60)
     async with app.run_test(size=SIZE) as pilot:
         kept = tmp_path / "rollcall.json"
         await until(pilot, kept.exists, "the kiosk keeping the roll call on its own, before anyone asks")
@@ -263,10 +279,37 @@ async def test_with_the_hub_down_the_kiosk_says_so_and_still_shows_the_roll_call
         await until(pilot, lambda: "cannot reach the office system" in screen_text(pilot), "the hub-down message")
 
 
+async def test_a_kiosk_whose_key_was_revoked_sends_visitors_to_reception(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = site.hub.database
+    assert database is not None
+    key = issue_key(database, KeyKind.KIOSK, name="lobby kiosk")
+    with database.sessions.begin() as session:
+        found = api_keys.find_active_key(session, key)
+        assert found is not None
+        api_keys.revoke_key(session, found.id, actor="test", now=datetime.now(UTC))
+    token = site.invite("Annie Easley")
+    caplog.set_level(logging.ERROR, logger="kiosk.hub_client")
+    async with kiosk(site, tmp_path, qr_camera(tmp_path / "camera", token), api_key=key).run_test(size=SIZE) as pilot:
+        await pilot.click("#qr")
+        await until(pilot, lambda: KIOSK_DENIED in screen_text(pilot), "the refused-kiosk message")
+        assert not pilot.app.screen.query("#walk-in")  # no way in works without a key: only reception helps
+        await pilot.press("escape")
+        await until(pilot, on_screen(pilot, "attract"), "back at the start")
+        await pilot.click("#walk-in")
+        await until(pilot, on_screen(pilot, "walk-in"), "the walk-in form")
+        await fill(pilot, "#host-search", "ann s")
+        error = pilot.app.screen.query_one("#error-host_id", Label)
+        await until(pilot, lambda: str(error.content) == KIOSK_DENIED, "the refusal beside the host search")
+    assert site.visit_named("Annie Easley")["status"] == "invited"
+    assert any("unknown or revoked" in record.getMessage() for record in caplog.records)
+
+
 async def test_roll_call_from_the_hub_has_no_banner(site: Site, tmp_path: Path) -> None:
     walk_in = {"visitor_name": "Ada Yonath", "host_id": "bob", "purpose": "Crystals", "kiosk_id": "desk"}
     assert site.http.post("/visits/walk-ins", json=walk_in).status_code == 201
-    async with kiosk(site.url, tmp_path).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path).run_test(size=SIZE) as pilot:
         await pilot.click("#roll-call")
         visitors = pilot.app.screen.query_one("#visitors", DataTable)
         await until(pilot, lambda: visitors.row_count, "the roll call")
@@ -279,7 +322,7 @@ async def test_back_from_the_agreement_keeps_the_form_and_a_photo_goes_with_the_
     site: Site, tmp_path: Path
 ) -> None:
     camera = qr_camera(tmp_path / "camera", "a face, not a code")
-    async with kiosk(site.url, tmp_path, camera, ask_photo=True).run_test(size=SIZE) as pilot:
+    async with kiosk(site, tmp_path, camera, ask_photo=True).run_test(size=SIZE) as pilot:
         await pilot.click("#walk-in")
         await until(pilot, on_screen(pilot, "walk-in"), "the walk-in form")
         await type_text(pilot, "Margaret Hamilton")

@@ -1,5 +1,6 @@
 """``atrium kiosk --web`` serves the kiosk to a browser through textual-serve."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def test_the_kiosk_is_served_to_a_browser(tmp_path: Path) -> None:
         [str(ATRIUM), "kiosk", "--web", "--web-port", str(port), "--camera", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        env={**os.environ, "ATRIUM_KIOSK_KEY": "atrium_kiosk_for-the-page-only"},
     )
     try:
         page = wait_for(lambda: _page(f"http://127.0.0.1:{port}/"), timeout=30, what="the kiosk's web page")

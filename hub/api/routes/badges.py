@@ -4,16 +4,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from hub.api.access import allow
 from hub.api.deps import NowDep, SessionDep
 from hub.api.schemas import ErrorBody
 from hub.errors import NotFound
 from hub.services import badges
 from hub.services.badges import BadgeStatus
+from hub.services.principals import Principal, Role
 
 router = APIRouter(prefix="/visits", tags=["badges"])
 
-READER = "reception"
-"""Who reads badges in the audit log until sign-in exists (roles come with issue 6)."""
+Desk = Annotated[Principal, allow(Role.RECEPTION, Role.KIOSK)]
 ERRORS: dict[int | str, dict[str, object]] = {404: {"model": ErrorBody}}
 VisitId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The visit's id")]
 
@@ -24,7 +25,7 @@ VisitId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The visit's id")]
     responses=ERRORS,
     summary="Where the visit's badge is printing, and what to tell the visitor",
 )
-def get_badge(session: SessionDep, visit_id: VisitId) -> BadgeStatus:
+def get_badge(_caller: Desk, session: SessionDep, visit_id: VisitId) -> BadgeStatus:
     status = badges.badge_status(session, visit_id)
     if status is None:
         raise NotFound(f"visit {visit_id} has no badge")
@@ -37,8 +38,8 @@ def get_badge(session: SessionDep, visit_id: VisitId) -> BadgeStatus:
     responses={**ERRORS, 200: {"content": {"image/png": {}}}},
     summary="The visit's badge as a PNG image",
 )
-def get_badge_png(session: SessionDep, now: NowDep, visit_id: VisitId) -> Response:
-    png = badges.badge_png(session, visit_id, actor=READER, now=now)
+def get_badge_png(caller: Desk, session: SessionDep, now: NowDep, visit_id: VisitId) -> Response:
+    png = badges.badge_png(session, visit_id, actor=caller.actor, now=now)
     session.commit()
     return Response(content=png, media_type="image/png")
 
@@ -49,7 +50,7 @@ def get_badge_png(session: SessionDep, now: NowDep, visit_id: VisitId) -> Respon
     responses={**ERRORS, 200: {"content": {"application/zpl": {}}}},
     summary="The visit's badge as the ZPL label sent to the printer",
 )
-def get_badge_zpl(session: SessionDep, now: NowDep, visit_id: VisitId) -> Response:
-    zpl = badges.badge_zpl(session, visit_id, actor=READER, now=now)
+def get_badge_zpl(caller: Desk, session: SessionDep, now: NowDep, visit_id: VisitId) -> Response:
+    zpl = badges.badge_zpl(session, visit_id, actor=caller.actor, now=now)
     session.commit()
     return Response(content=zpl, media_type="application/zpl; charset=utf-8")

@@ -7,15 +7,17 @@ from fastapi import APIRouter, Query
 
 from devices.kinds import DeviceKind
 from devices.topics import Channel
-from hub.api.deps import NowDep, SessionDep, StateDep
+from hub.api.access import allow
+from hub.api.deps import MAX_OFFSET, NowDep, SessionDep, StateDep
 from hub.api.schemas import DeviceDetail, DevicePublic, ErrorBody, Reading
 from hub.api.schemas_gaps import DeviceGaps, SeqGapPublic
+from hub.services.principals import Role
 from hub.settings import Settings
 from hub.store import registry
 from hub.store.models import Device, DeviceMessage
 from hub.store.seq_gaps import scan_gaps
 
-router = APIRouter(prefix="/devices", tags=["devices"])
+router = APIRouter(prefix="/devices", tags=["devices"], dependencies=[allow(Role.FACILITIES, Role.INTEGRATION)])
 
 
 def _public(device: Device) -> dict[str, object]:
@@ -53,7 +55,7 @@ def list_devices(
     kind: Annotated[DeviceKind | None, Query(description="Only devices of this kind")] = None,
     online: Annotated[bool | None, Query(description="Only online (true) or offline (false) devices")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[DevicePublic]:
     devices = registry.list_devices(
         session,

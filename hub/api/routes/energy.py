@@ -7,24 +7,26 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
+from hub.api.access import PUBLIC, allow
 from hub.api.deps import NowDep, SessionDep, SiteZoneDep, StateDep
-from hub.api.schemas import ErrorBody
+from hub.api.schemas import InvalidBody
 from hub.api.schemas_energy import AfterHoursPublic, EnergyReportPublic
 from hub.api.state import AppState
 from hub.services import energy
 from hub.services.cleaning import CleaningRules
 from hub.services.facilities_dashboard import FacilitiesSummary, facilities_summary
+from hub.services.principals import Role
 from hub.settings import Settings
 
 router = APIRouter(tags=["energy"])
 PAGE = Path(__file__).resolve().parents[2] / "web" / "dashboard.html"
-ERRORS: dict[int | str, dict[str, object]] = {422: {"model": ErrorBody}}
+ERRORS: dict[int | str, dict[str, object]] = {422: {"model": InvalidBody}}
 FirstDay = Annotated[date | None, Query(alias="from", description="First local day; default: today")]
 LastDay = Annotated[date | None, Query(alias="to", description="Last local day (included); default: from")]
 
 
 def _settings(state: AppState) -> Settings:
-    return state.settings if state.settings is not None else Settings()
+    return state.settings
 
 
 @router.get(
@@ -32,6 +34,7 @@ def _settings(state: AppState) -> Settings:
     response_model=EnergyReportPublic,
     responses=ERRORS,
     summary="kWh per room, floor or site, per hour or per local day (hourly: 31 days at most)",
+    dependencies=[allow(Role.FACILITIES, Role.INTEGRATION)],
 )
 def energy_report(
     session: SessionDep,
@@ -52,6 +55,7 @@ def energy_report(
     response_model=AfterHoursPublic,
     responses=ERRORS,
     summary="Energy used in empty rooms outside office hours (weekday hours from ATRIUM_ENERGY_OFFICE_HOURS)",
+    dependencies=[allow(Role.FACILITIES, Role.INTEGRATION)],
 )
 def energy_after_hours(
     session: SessionDep,
@@ -80,7 +84,13 @@ def energy_after_hours(
     )
 
 
-@router.get("/facilities", response_class=HTMLResponse, tags=["facilities"], summary="The facilities dashboard page")
+@router.get(
+    "/facilities",
+    response_class=HTMLResponse,
+    tags=["facilities"],
+    summary="The facilities dashboard page (it holds no data; it signs in and reads /facilities/summary)",
+    dependencies=[PUBLIC],
+)
 def facilities_page() -> HTMLResponse:
     return HTMLResponse(PAGE.read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"})
 
@@ -89,6 +99,7 @@ def facilities_page() -> HTMLResponse:
     "/facilities/summary",
     response_model=FacilitiesSummary,
     tags=["facilities"],
+    dependencies=[allow(Role.FACILITIES, Role.RECEPTION)],
     summary="The dashboard's data: open tickets by priority and age, devices offline, energy per floor today, "
     "rooms needing cleaning, active safety incidents",
 )

@@ -14,12 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.api.deps import NowDep, SessionDep, StateDep, utc_now
-from hub.api.schemas import ErrorBody
+from hub.api.access import PUBLIC, allow
+from hub.api.deps import NowDep, RowId, SessionDep, StateDep, utc_now
+from hub.api.schemas import ErrorBody, InvalidBody
 from hub.api.state import AppState
 from hub.errors import AtriumError, Forbidden, Invalid, NotFound
 from hub.services import asset_labels, cleaning, preventive, safety
-from hub.services.panel_tokens import check_panel_token, site_secret
+from hub.services.principals import Principal, Role
+from hub.services.site_secret import site_secret
 from hub.settings import Settings
 from hub.store.facilities_models import PreventiveSchedule
 from hub.store.models import Room
@@ -36,16 +38,17 @@ ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorBody},
     404: {"model": ErrorBody},
     409: {"model": ErrorBody},
-    422: {"model": ErrorBody},
+    422: {"model": InvalidBody},
 }
-Staff = Annotated[str, Field(min_length=1, max_length=120, description="Who acts (name or staff id)")]
 Note = Annotated[str | None, Field(default=None, max_length=500)]
+Facilities = Annotated[Principal, allow(Role.FACILITIES)]
+SAFETY_READERS = allow(Role.FACILITIES, Role.RECEPTION)
+"""Reception reads incidents too: it is where an alarm is first asked about."""
 
 
 class StaffAction(BaseModel):
-    """A member of staff acting on an incident, a room or a schedule."""
+    """A member of staff acting on an incident, a room or a schedule; the signed-in caller is recorded as who."""
 
-    by: Staff
     note: Note = None
 
 
@@ -82,7 +85,12 @@ class IncidentPublic(BaseModel):
     timeline: list[IncidentEntryPublic]
 
 
-@router.get("/safety/incidents", response_model=list[IncidentPublic], summary="Safety incidents, newest first")
+@router.get(
+    "/safety/incidents",
+    response_model=list[IncidentPublic],
+    summary="Safety incidents, newest first",
+    dependencies=[SAFETY_READERS],
+)
 def list_incidents(
     session: SessionDep,
     closed: Annotated[bool, Query(description="Include closed incidents")] = False,
@@ -93,8 +101,10 @@ def list_incidents(
     return [IncidentPublic.model_validate(incident) for incident in found]
 
 
-@router.get("/safety/incidents/{incident_id}", response_model=IncidentPublic, responses=ERRORS)
-def get_incident(incident_id: int, session: SessionDep) -> IncidentPublic:
+@router.get(
+    "/safety/incidents/{incident_id}", response_model=IncidentPublic, responses=ERRORS, dependencies=[SAFETY_READERS]
+)
+def get_incident(incident_id: RowId, session: SessionDep) -> IncidentPublic:
     return IncidentPublic.model_validate(safety.get_incident(session, incident_id))
 
 
@@ -104,8 +114,10 @@ def get_incident(incident_id: int, session: SessionDep) -> IncidentPublic:
     responses=ERRORS,
     summary="Staff are dealing with it (the alarm may still sound)",
 )
-def acknowledge_incident(incident_id: int, action: StaffAction, session: SessionDep, now: NowDep) -> IncidentPublic:
-    incident = safety.acknowledge(session, incident_id=incident_id, by=action.by, note=action.note, now=now)
+def acknowledge_incident(
+    incident_id: RowId, action: StaffAction, caller: Facilities, session: SessionDep, now: NowDep
+) -> IncidentPublic:
+    incident = safety.acknowledge(session, incident_id=incident_id, by=caller.actor, note=action.note, now=now)
     session.commit()
     return IncidentPublic.model_validate(incident)
 
@@ -116,8 +128,10 @@ def acknowledge_incident(incident_id: int, action: StaffAction, session: Session
     responses=ERRORS,
     summary="Close a cleared incident; the room is back in order if nothing else is open there",
 )
-def close_incident(incident_id: int, action: StaffAction, session: SessionDep, now: NowDep) -> IncidentPublic:
-    incident = safety.close(session, incident_id=incident_id, by=action.by, note=action.note, now=now)
+def close_incident(
+    incident_id: RowId, action: StaffAction, caller: Facilities, session: SessionDep, now: NowDep
+) -> IncidentPublic:
+    incident = safety.close(session, incident_id=incident_id, by=caller.actor, note=action.note, now=now)
     session.commit()
     return IncidentPublic.model_validate(incident)
 
@@ -148,7 +162,12 @@ def _cleaning_rules(state: AppState) -> cleaning.CleaningRules:
     return cleaning.CleaningRules.from_settings(state.settings) if state.settings else cleaning.CleaningRules()
 
 
-@router.get("/cleaning", response_model=list[FloorCleaning], summary="The cleaning list: per floor, most in need first")
+@router.get(
+    "/cleaning",
+    response_model=list[FloorCleaning],
+    summary="The cleaning list: per floor, most in need first",
+    dependencies=[allow(Role.FACILITIES, Role.RECEPTION)],
+)
 def cleaning_list(
     session: SessionDep,
     state: StateDep,
@@ -169,39 +188,28 @@ def cleaning_list(
 
 
 @router.post("/cleaning/{room_id}/done", response_model=CleaningPublic, responses=ERRORS, summary="Mark a room cleaned")
-def room_cleaned(
-    room_id: str, action: StaffAction, session: SessionDep, state: StateDep, now: NowDep
-) -> CleaningPublic:
-    need = cleaning.mark_cleaned(session, room_id=room_id, by=action.by, now=now, rules=_cleaning_rules(state))
+def room_cleaned(room_id: str, caller: Facilities, session: SessionDep, state: StateDep, now: NowDep) -> CleaningPublic:
+    need = cleaning.mark_cleaned(session, room_id=room_id, by=caller.actor, now=now, rules=_cleaning_rules(state))
     session.commit()
     return CleaningPublic.model_validate(need)
-
-
-class PanelCleaned(BaseModel):
-    by: Annotated[str, Field(min_length=1, max_length=120)] = "cleaning staff (panel)"
 
 
 @router.post(
     "/panel/{room_id}/cleaned",
     status_code=204,
     responses=ERRORS,
-    summary="Mark the room cleaned from its wall panel (the panel's room token)",
+    summary="Mark the room cleaned from its wall panel (its room's panel key, also as ?token=)",
 )
 def panel_cleaned(
     room_id: str,
+    caller: Annotated[Principal, allow(Role.PANEL, Role.FACILITIES)],
     session: SessionDep,
     state: StateDep,
     now: NowDep,
-    body: PanelCleaned | None = None,
-    token: Annotated[str | None, Query(description="The room's panel token")] = None,
 ) -> Response:
-    if state.settings is None:
-        raise NotFound("panels need the hub's settings")
     if session.get(Room, room_id) is None:
         raise NotFound(f"no room {room_id!r}")
-    check_panel_token(site_secret(state.settings), room_id, token)
-    by = (body or PanelCleaned()).by
-    cleaning.mark_cleaned(session, room_id=room_id, by=by, now=now, rules=_cleaning_rules(state))
+    cleaning.mark_cleaned(session, room_id=room_id, by=caller.actor, now=now, rules=_cleaning_rules(state))
     session.commit()
     return Response(status_code=204)
 
@@ -221,7 +229,7 @@ class SchedulePublic(BaseModel):
     due_at: float = Field(description="The next due point, in the same unit")
     opens_at: float = Field(description="When its ticket opens, in the same unit (the due point less the lead)")
     last_done_at: datetime
-    last_ticket_id: int | None
+    last_ticket_id: RowId | None
     source: str
     active: bool
 
@@ -250,7 +258,12 @@ def _schedule_public(schedule: PreventiveSchedule, leads: preventive.Leads, now:
     )
 
 
-@router.get("/preventive", response_model=list[SchedulePublic], summary="Preventive maintenance schedules")
+@router.get(
+    "/preventive",
+    response_model=list[SchedulePublic],
+    summary="Preventive maintenance schedules",
+    dependencies=[allow(Role.FACILITIES)],
+)
 def list_schedules(
     session: SessionDep, state: StateDep, now: NowDep, asset: Annotated[str | None, Query()] = None
 ) -> list[SchedulePublic]:
@@ -258,7 +271,13 @@ def list_schedules(
     return [_schedule_public(s, leads, now) for s in preventive.list_schedules(session, asset_id=asset)]
 
 
-@router.post("/preventive", response_model=SchedulePublic, status_code=201, responses=ERRORS)
+@router.post(
+    "/preventive",
+    response_model=SchedulePublic,
+    status_code=201,
+    responses=ERRORS,
+    dependencies=[allow(Role.FACILITIES)],
+)
 def create_schedule(spec: preventive.ScheduleSpec, session: SessionDep, state: StateDep, now: NowDep) -> SchedulePublic:
     """Add a schedule: exactly one of every_days, every_prints, every_running_hours."""
     schedule = preventive.create_schedule(session, spec=spec, source="api", now=now)
@@ -269,10 +288,14 @@ def create_schedule(spec: preventive.ScheduleSpec, session: SessionDep, state: S
 
 @router.post("/preventive/{schedule_id}/done", response_model=SchedulePublic, responses=ERRORS)
 def schedule_done(
-    schedule_id: int, action: StaffAction, session: SessionDep, state: StateDep, now: NowDep
+    schedule_id: RowId,
+    caller: Facilities,
+    session: SessionDep,
+    state: StateDep,
+    now: NowDep,
 ) -> SchedulePublic:
     """The work was done: the next cycle counts from now."""
-    schedule = preventive.mark_done(session, schedule_id=schedule_id, by=action.by, now=now)
+    schedule = preventive.mark_done(session, schedule_id=schedule_id, by=caller.actor, now=now)
     session.commit()
     return _schedule_public(schedule, _leads(state), now)
 
@@ -281,15 +304,12 @@ def schedule_done(
 
 
 def _settings(state: AppState) -> Settings:
-    if state.settings is None:
-        raise NotFound("labels need the hub's settings")
     return state.settings
 
 
-def _label(state: AppState, request: Request, asset_id: str) -> tuple[asset_labels.LabelText, str]:
+def _label(state: AppState, session: SessionDep, request: Request, asset_id: str) -> tuple[asset_labels.LabelText, str]:
     settings = _settings(state)
-    with state.database.sessions() as session:
-        text = asset_labels.label_text(session, asset_id)
+    text = asset_labels.label_text(session, asset_id)
     base = settings.report_base_url or str(request.base_url)
     return text, asset_labels.report_url(base, site_secret(settings), asset_id)
 
@@ -299,9 +319,10 @@ def _label(state: AppState, request: Request, asset_id: str) -> tuple[asset_labe
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}, 404: {"model": ErrorBody}},
     summary="A printable QR label that opens the asset's fault report form",
+    dependencies=[allow(Role.FACILITIES)],
 )
-def asset_label_png(asset_id: str, request: Request, state: StateDep) -> Response:
-    text, url = _label(state, request, asset_id)
+def asset_label_png(asset_id: str, request: Request, state: StateDep, session: SessionDep) -> Response:
+    text, url = _label(state, session, request, asset_id)
     return Response(asset_labels.render_label_png(text, url), media_type="image/png")
 
 
@@ -310,9 +331,10 @@ def asset_label_png(asset_id: str, request: Request, state: StateDep) -> Respons
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}, 404: {"model": ErrorBody}},
     summary="The asset's QR label as SVG",
+    dependencies=[allow(Role.FACILITIES)],
 )
-def asset_label_svg(asset_id: str, request: Request, state: StateDep) -> Response:
-    text, url = _label(state, request, asset_id)
+def asset_label_svg(asset_id: str, request: Request, state: StateDep, session: SessionDep) -> Response:
+    text, url = _label(state, session, request, asset_id)
     return Response(asset_labels.render_label_svg(text, url), media_type="image/svg+xml")
 
 
@@ -360,7 +382,12 @@ def _open_form(state: AppState, asset_id: str, key: str | None) -> asset_labels.
 KeyQuery = Annotated[str | None, Query(max_length=64, description="The key printed in the asset's QR label")]
 
 
-@router.get("/report/{asset_id:path}", response_class=HTMLResponse, summary="The no-login fault report form")
+@router.get(
+    "/report/{asset_id:path}",
+    response_class=HTMLResponse,
+    summary="The no-login fault report form (the label's signed link is its key)",
+    dependencies=[PUBLIC],
+)
 def report_form(asset_id: str, request: Request, state: StateDep, k: KeyQuery = None) -> HTMLResponse:
     try:
         text = _open_form(state, asset_id, k)
@@ -376,6 +403,7 @@ def report_form(asset_id: str, request: Request, state: StateDep, k: KeyQuery = 
     response_class=HTMLResponse,
     status_code=201,
     summary="Send the report form (what, name, email; form-encoded): opens or adds to the asset's ticket",
+    dependencies=[PUBLIC],
 )
 async def report_submit(asset_id: str, request: Request, state: StateDep, k: KeyQuery = None) -> HTMLResponse:
     try:

@@ -3,13 +3,19 @@
 import sqlalchemy as sa
 from fastapi import APIRouter
 
+from hub.api.access import PUBLIC
 from hub.api.deps import SessionDep, StateDep
 from hub.api.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Health, summary="Is the hub up, and can it reach its database and broker?")
+@router.get(
+    "/health",
+    response_model=Health,
+    summary="Is the hub up, and can it reach its database and broker?",
+    dependencies=[PUBLIC],
+)
 def health(state: StateDep, session: SessionDep) -> Health:
     try:
         session.execute(sa.text("SELECT 1"))

@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from devices.errors import RejectReason
+from hub.api.access import allow
 from hub.api.deps import SessionDep, StateDep
 from hub.api.schemas import DeadLetter, IngestStats
+from hub.services.principals import Role
 from hub.store import registry
 
-router = APIRouter(prefix="/ingest", tags=["ingest"])
+router = APIRouter(prefix="/ingest", tags=["ingest"], dependencies=[allow(Role.FACILITIES)])
 
 
 @router.get("/stats", response_model=IngestStats, summary="Messages received, stored, duplicated and rejected")

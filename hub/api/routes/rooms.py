@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime
 
+from hub.api.access import allow
 from hub.api.deps import BookingRulesDep, NowDep, SessionDep, SiteZoneDep
-from hub.api.schemas import ErrorBody
+from hub.api.schemas import ErrorBody, InvalidBody
 from hub.api.schemas_bookings import (
     BookingPublic,
     ImportReportPublic,
@@ -18,6 +19,7 @@ from hub.api.schemas_bookings import (
 from hub.errors import Invalid
 from hub.services import bookings, calendars, rooms, utilisation
 from hub.services.bookings import Person
+from hub.services.principals import Role
 
 router = APIRouter(prefix="/rooms", tags=["rooms"])
 
@@ -26,13 +28,19 @@ MAX_CALENDAR_BYTES = 5 * 1024 * 1024
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody},
     409: {"model": ErrorBody},
-    422: {"model": ErrorBody},
+    422: {"model": InvalidBody},
 }
+ROOM_READERS = allow(Role.HOST, Role.RECEPTION, Role.FACILITIES, Role.INTEGRATION)
 RangeStart = Annotated[AwareDatetime | None, Query(description="ISO 8601 with offset; default: now")]
 RangeEnd = Annotated[AwareDatetime | None, Query(description="ISO 8601 with offset; default: a week after the start")]
 
 
-@router.get("", response_model=list[RoomPublic], summary="The site's rooms, and whether each is free now")
+@router.get(
+    "",
+    response_model=list[RoomPublic],
+    summary="The site's rooms, and whether each is free now",
+    dependencies=[ROOM_READERS],
+)
 def list_rooms(
     session: SessionDep,
     now: NowDep,
@@ -49,6 +57,7 @@ def list_rooms(
     response_model=list[RoomPublic],
     responses=ERRORS,
     summary="Rooms free for a meeting: big enough, with the equipment wanted; best fit first",
+    dependencies=[ROOM_READERS],
 )
 def free_rooms(
     session: SessionDep,
@@ -78,6 +87,7 @@ def free_rooms(
     response_model=UtilisationPublic,
     responses=ERRORS,
     summary="Hours booked, released (no-shows) and occupied, per room and floor and local day",
+    dependencies=[ROOM_READERS],
 )
 def room_utilisation(
     session: SessionDep,
@@ -92,7 +102,13 @@ def room_utilisation(
     return UtilisationPublic.of(utilisation.utilisation(session, first_day=first, last_day=last, floor_id=floor))
 
 
-@router.get("/{room_id}", response_model=RoomDetail, responses=ERRORS, summary="A room with its meeting now and next")
+@router.get(
+    "/{room_id}",
+    response_model=RoomDetail,
+    responses=ERRORS,
+    summary="A room with its meeting now and next",
+    dependencies=[ROOM_READERS],
+)
 def get_room(room_id: str, session: SessionDep, zone: SiteZoneDep, now: NowDep) -> RoomDetail:
     return RoomDetail.of_agenda(bookings.room_agenda(session, room_id=room_id, now=now), zone)
 
@@ -102,6 +118,7 @@ def get_room(room_id: str, session: SessionDep, zone: SiteZoneDep, now: NowDep) 
     response_model=list[BookingPublic],
     responses=ERRORS,
     summary="A room's bookings in a range (private ones without title or attendees)",
+    dependencies=[ROOM_READERS],
 )
 def room_bookings(
     room_id: str,
@@ -124,6 +141,7 @@ def room_bookings(
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}, **ERRORS},
     summary="A room's bookings as an iCalendar feed (from 30 days ago to the booking horizon by default)",
+    dependencies=[ROOM_READERS],
 )
 def room_feed(
     room_id: str,
@@ -156,6 +174,7 @@ async def calendar_body(request: Request) -> bytes:
     responses=ERRORS,
     openapi_extra={"requestBody": {"required": True, "content": {"text/calendar": {"schema": {"type": "string"}}}}},
     summary="Import an iCalendar file into a room: every event is booked, or none is",
+    dependencies=[allow(Role.FACILITIES, Role.INTEGRATION)],
 )
 def import_feed(
     room_id: str,

@@ -1,7 +1,7 @@
 """Maintenance tickets and the asset register (issue 5): list, open, move along the flow, comment, assign.
 
-No sign-in yet: the acting person is named in the body (default ``staff``); the roles issue will take
-it from the caller instead.
+Facilities staff work the tickets; integrations read them and open new ones. The acting person in a
+ticket's history is the signed-in caller.
 """
 
 from functools import lru_cache
@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.convertors import Convertor, register_url_convertor
 
-from hub.api.deps import NowDep, SessionDep, StateDep
+from hub.api.access import allow
+from hub.api.deps import MAX_OFFSET, NowDep, RowId, SessionDep, StateDep
 from hub.api.routes.rooms import ERRORS
 from hub.api.schemas_tickets import (
     AssetPublic,
@@ -25,6 +26,7 @@ from hub.api.schemas_tickets import (
 )
 from hub.services import assets, tickets
 from hub.services.fault_rules import load_rules
+from hub.services.principals import Principal, Role
 from hub.services.tickets import DEFAULT_POLICY, TicketPolicy
 from hub.store.ticket_models import TicketPriority, TicketSource, TicketStatus
 
@@ -61,9 +63,17 @@ def get_policy(state: StateDep) -> TicketPolicy:
 
 
 PolicyDep = Annotated[TicketPolicy, Depends(get_policy)]
+Facilities = Annotated[Principal, allow(Role.FACILITIES)]
+READERS = allow(Role.FACILITIES, Role.INTEGRATION)
 
 
-@router.get("/tickets", response_model=list[TicketPublic], responses=ERRORS, summary="Tickets, newest first")
+@router.get(
+    "/tickets",
+    response_model=list[TicketPublic],
+    responses=ERRORS,
+    summary="Tickets, newest first",
+    dependencies=[READERS],
+)
 def list_tickets(
     session: SessionDep,
     status: Annotated[list[TicketStatus] | None, Query(description="Only these statuses")] = None,
@@ -72,7 +82,7 @@ def list_tickets(
     asset: Annotated[str | None, Query(description="Only this asset's tickets")] = None,
     room: Annotated[str | None, Query(description="Only this room's tickets")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[TicketPublic]:
     found = tickets.list_tickets(
         session,
@@ -88,7 +98,13 @@ def list_tickets(
 
 
 @router.post("/tickets", status_code=201, response_model=TicketPublic, responses=ERRORS, summary="Open a ticket")
-def open_ticket(body: TicketCreate, session: SessionDep, now: NowDep, policy: PolicyDep) -> TicketPublic:
+def open_ticket(
+    body: TicketCreate,
+    caller: Annotated[Principal, allow(Role.FACILITIES, Role.INTEGRATION)],
+    session: SessionDep,
+    now: NowDep,
+    policy: PolicyDep,
+) -> TicketPublic:
     ticket = tickets.open_ticket(
         session,
         title=body.title,
@@ -98,7 +114,7 @@ def open_ticket(body: TicketCreate, session: SessionDep, now: NowDep, policy: Po
         room_id=body.room_id,
         fault_type=body.fault_type,
         priority=body.priority,
-        reporter=body.reporter,
+        reporter=body.reporter or caller.actor,
         description=body.description,
         policy=policy,
     )
@@ -106,14 +122,20 @@ def open_ticket(body: TicketCreate, session: SessionDep, now: NowDep, policy: Po
     return TicketPublic.of(ticket)
 
 
-def _detail(session: SessionDep, ticket_id: int) -> TicketDetail:
+def _detail(session: SessionDep, ticket_id: RowId) -> TicketDetail:
     ticket = tickets.get_ticket(session, ticket_id)
     asset = assets.get_asset(session, ticket.asset_id) if ticket.asset_id else None
     return TicketDetail.with_history(ticket, asset, list(tickets.history(session, ticket_id)))
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketDetail, responses=ERRORS, summary="A ticket and its history")
-def get_ticket(ticket_id: int, session: SessionDep) -> TicketDetail:
+@router.get(
+    "/tickets/{ticket_id}",
+    response_model=TicketDetail,
+    responses=ERRORS,
+    summary="A ticket and its history",
+    dependencies=[READERS],
+)
+def get_ticket(ticket_id: RowId, session: SessionDep) -> TicketDetail:
     return _detail(session, ticket_id)
 
 
@@ -124,9 +146,9 @@ def get_ticket(ticket_id: int, session: SessionDep) -> TicketDetail:
     summary="Move a ticket along open, acknowledged, in_progress, on_hold, resolved, closed",
 )
 def transition(
-    ticket_id: int, body: TransitionRequest, session: SessionDep, now: NowDep, policy: PolicyDep
+    ticket_id: RowId, body: TransitionRequest, caller: Facilities, session: SessionDep, now: NowDep, policy: PolicyDep
 ) -> TicketDetail:
-    tickets.transition(session, ticket_id, body.to, actor=body.actor, now=now, note=body.note, policy=policy)
+    tickets.transition(session, ticket_id, body.to, actor=caller.actor, now=now, note=body.note, policy=policy)
     session.commit()
     return _detail(session, ticket_id)
 
@@ -138,32 +160,46 @@ def transition(
     responses=ERRORS,
     summary="Comment on a ticket",
 )
-def comment(ticket_id: int, body: CommentCreate, session: SessionDep, now: NowDep) -> TicketEventPublic:
-    event = tickets.comment(session, ticket_id, body.text, actor=body.actor, now=now)
+def comment(
+    ticket_id: RowId, body: CommentCreate, caller: Facilities, session: SessionDep, now: NowDep
+) -> TicketEventPublic:
+    event = tickets.comment(session, ticket_id, body.text, actor=caller.actor, now=now)
     session.commit()
     return TicketEventPublic.model_validate(event)
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=TicketPublic, responses=ERRORS, summary="Assign a ticket")
-def assign(ticket_id: int, body: AssignRequest, session: SessionDep, now: NowDep) -> TicketPublic:
-    ticket = tickets.assign(session, ticket_id, actor=body.actor, now=now, assignee=body.assignee, team=body.team)
+def assign(ticket_id: RowId, body: AssignRequest, caller: Facilities, session: SessionDep, now: NowDep) -> TicketPublic:
+    ticket = tickets.assign(session, ticket_id, actor=caller.actor, now=now, assignee=body.assignee, team=body.team)
     session.commit()
     return TicketPublic.of(ticket)
 
 
-@router.get("/assets", response_model=list[AssetPublic], responses=ERRORS, summary="The asset register")
+@router.get(
+    "/assets",
+    response_model=list[AssetPublic],
+    responses=ERRORS,
+    summary="The asset register",
+    dependencies=[READERS],
+)
 def list_assets(
     session: SessionDep,
     room: Annotated[str | None, Query(description="Only this room's assets")] = None,
     kind: Annotated[str | None, Query(description="A device kind, or equipment")] = None,
     status: Annotated[str | None, Query(description="in_service or retired")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[AssetPublic]:
     found = assets.list_assets(session, room_id=room, kind=kind, status=status, limit=limit, offset=offset)
     return [AssetPublic.of(asset) for asset in found]
 
 
-@router.get("/assets/{asset_id:asset_id}", response_model=AssetPublic, responses=ERRORS, summary="One asset")
+@router.get(
+    "/assets/{asset_id:asset_id}",
+    response_model=AssetPublic,
+    responses=ERRORS,
+    summary="One asset",
+    dependencies=[READERS],
+)
 def get_asset(asset_id: str, session: SessionDep) -> AssetPublic:
     return AssetPublic.of(assets.get_asset(session, asset_id))

@@ -10,9 +10,11 @@ from devices.topics import ONLINE, Channel, device_topic
 from hub.api.app import create_app
 from hub.runtime import Database, load_site
 from hub.services.ingest import RawMessage, classify, plan_batch
+from hub.services.principals import Role
 from hub.settings import Settings
 from hub.store.building_sync import sync_building
 from hub.store.journal import load_registry, write_batch
+from tests.access import headers_for
 from tests.databases import ScratchDatabase
 from tests.helpers import environment_payload
 
@@ -37,8 +39,9 @@ def client(database: ScratchDatabase) -> Iterator[TestClient]:
     results = [classify(RawMessage(t, p, now), registry, max_bytes=4096) for t, p in messages]
     with db.sessions.begin() as session:
         write_batch(session, plan_batch(results, liveness_s={}), dead_letter_limit=100)
+    staff = headers_for(db, settings, Role.FACILITIES)
     db.close()
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings), headers=staff) as test_client:
         yield test_client
 
 

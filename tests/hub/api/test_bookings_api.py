@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from hub.api.app import create_app
 from hub.api.deps import utc_now
 from hub.runtime import Database
+from hub.services.principals import Role
 from hub.settings import Settings
+from tests.access import bearer, headers_for, make_user, token_for
 from tests.databases import ScratchDatabase
 from tests.hub.booking_helpers import local
 
@@ -31,11 +33,35 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def client(site_database: Database, database: ScratchDatabase, clock: Clock) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database.url, booking_check_in_minutes=5))
+def settings(database: ScratchDatabase) -> Settings:
+    return Settings(database_url=database.url, booking_check_in_minutes=5)
+
+
+@pytest.fixture
+def client(site_database: Database, settings: Settings, clock: Clock) -> Iterator[TestClient]:
+    """Reception's client (``user:rita``), which books and changes rooms for anyone."""
+    app = create_app(settings)
     app.dependency_overrides[utc_now] = lambda: clock.now
-    with TestClient(app) as test_client:
+    with TestClient(app, headers=signed_in(site_database, settings, Role.RECEPTION, "rita")) as test_client:
         yield test_client
+
+
+def signed_in(
+    database: Database, settings: Settings, role: Role, name: str, email: str | None = None
+) -> dict[str, str]:
+    """The header of a new user ``name`` (actor ``user:<name>``) with ``role``."""
+    return bearer(token_for(settings, make_user(database, role, username=name, email=email)))
+
+
+@pytest.fixture
+def facilities(site_database: Database, settings: Settings) -> dict[str, str]:
+    return signed_in(site_database, settings, Role.FACILITIES, "fay")
+
+
+@pytest.fixture
+def ann(site_database: Database, settings: Settings) -> dict[str, str]:
+    """Ann, an employee (host) who books for herself."""
+    return signed_in(site_database, settings, Role.HOST, "ann", ANN["email"])
 
 
 def _booking(**changes: Any) -> dict[str, Any]:
@@ -246,13 +272,15 @@ def test_cancel_with_following_ends_the_series_there(client: TestClient) -> None
     assert (refused.status_code, "not part of a series" in refused.json()["detail"]) == (422, True)
 
 
-def test_a_room_feed_round_trips_through_import(client: TestClient) -> None:
+def test_a_room_feed_round_trips_through_import(client: TestClient, facilities: dict[str, str]) -> None:
     _create(client)
     _create(client, title="Afternoon", start="2026-10-19T14:00:00+01:00", end="2026-10-19T15:30:00+01:00")
     feed = client.get("/rooms/atlas/calendar.ics")
     assert feed.status_code == 200
     assert feed.headers["content-type"] == "text/calendar; charset=utf-8"
-    imported = client.post("/rooms/grove/calendar", content=feed.content, headers={"content-type": "text/calendar"})
+    imported = client.post(
+        "/rooms/grove/calendar", content=feed.content, headers={"content-type": "text/calendar", **facilities}
+    )
     assert imported.status_code == 201, imported.text
     report = imported.json()
     assert [(b["room_id"], b["start"], b["end"]) for b in report["created"]] == [
@@ -262,7 +290,8 @@ def test_a_room_feed_round_trips_through_import(client: TestClient) -> None:
     assert (report["series_ids"], report["skipped"]) == ([], [])
 
 
-def test_a_bad_import_is_a_422_and_books_nothing(client: TestClient) -> None:
+def test_a_bad_import_is_a_422_and_books_nothing(client: TestClient, facilities: dict[str, str]) -> None:
+    client.headers.update(facilities)
     bad = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:Broken\r\nDTSTART:soon\r\n"
         "END:VEVENT\r\nEND:VCALENDAR\r\n"
@@ -304,6 +333,52 @@ def test_utilisation_by_day_with_a_floor_filter(client: TestClient, clock: Clock
         422,
         "the report must end on or after its first day (20 Oct 2026)",
     )
+
+
+def test_a_host_books_and_changes_only_their_own_bookings(client: TestClient, ann: dict[str, str]) -> None:
+    mine = client.post("/bookings", json=_booking(), headers=ann)
+    assert mine.status_code == 201, mine.text
+    for_bob = _booking(room_id="boreal", organiser={"email": "bob@example.com"})
+    refused = client.post("/bookings", json=for_bob, headers=ann)
+    assert refused.status_code == 403 and "their own" in refused.json()["detail"]
+    bobs = _create(client, **for_bob)["id"]
+    assert client.patch(f"/bookings/{bobs}", json={"title": "Mine now"}, headers=ann).status_code == 403
+    assert client.post(f"/bookings/{bobs}/cancel", headers=ann).status_code == 403
+    assert client.get(f"/bookings/{bobs}").json()["status"] == "booked"
+    renamed = client.patch(f"/bookings/{mine.json()['id']}", json={"title": "Renamed"}, headers=ann)
+    assert (renamed.status_code, renamed.json()["title"]) == (200, "Renamed")
+    assert client.post(f"/bookings/{mine.json()['id']}/cancel", headers=ann).json()["status"] == "cancelled"
+
+
+def test_every_booking_change_is_audited_with_its_caller(
+    client: TestClient, clock: Clock, ann: dict[str, str], site_database: Database, settings: Settings
+) -> None:
+    admin = headers_for(site_database, settings)
+
+    def audited(booking_id: int) -> dict[str, str]:
+        params = {"object_type": "booking", "object_id": booking_id}
+        found = client.get("/audit", params=params, headers=admin)
+        assert found.status_code == 200, found.text
+        return {entry["action"]: entry["actor"] for entry in found.json()}
+
+    booking = client.post("/bookings", json=_booking(), headers=ann).json()["id"]
+    client.patch(f"/bookings/{booking}", json={"title": "Moved"}, headers=ann)
+    clock.now = local(2026, 10, 19, 8, 55)
+    client.post(f"/bookings/{booking}/check-in", headers=ann)
+    clock.now = local(2026, 10, 19, 9, 50)
+    client.post(f"/bookings/{booking}/extend", json={"minutes": 15})
+    client.post(f"/bookings/{booking}/end")
+    assert audited(booking) == {
+        "booking.create": "user:ann",
+        "booking.update": "user:ann",
+        "booking.check_in": "user:ann",
+        "booking.extend": "user:rita",
+        "booking.end": "user:rita",
+    }
+    later = _create(client, start="2026-10-19T14:00:00+01:00", end="2026-10-19T15:00:00+01:00")["id"]
+    client.post(f"/bookings/{later}/cancel", headers=ann)
+    assert audited(later) == {"booking.create": "user:rita", "booking.cancel": "user:ann"}
+    assert client.get("/audit", headers=ann).status_code == 403
 
 
 def test_openapi_documents_the_rooms_and_bookings_routes(client: TestClient) -> None:

@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 
 from hub.api.app import create_app
 from hub.runtime import Database
+from hub.services.principals import Role
 from hub.settings import Settings
+from tests.access import headers_for
 from tests.databases import ScratchDatabase
 from tests.hub.energy_fixture import add_occupancy, load_energy_fixture
 
@@ -17,7 +19,8 @@ def client(site_database: Database, database: ScratchDatabase) -> Iterator[TestC
     load_energy_fixture(site_database)
     add_occupancy(site_database)
     settings = Settings(database_url=database.url, energy_office_hours="07:00-19:00", energy_after_hours_min_kwh=0.5)
-    with TestClient(create_app(settings)) as test_client:
+    facilities = headers_for(site_database, settings, Role.FACILITIES)
+    with TestClient(create_app(settings), headers=facilities) as test_client:
         yield test_client
 
 

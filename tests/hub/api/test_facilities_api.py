@@ -19,12 +19,15 @@ from hub.api.app import create_app
 from hub.runtime import Database
 from hub.services.asset_labels import report_token
 from hub.services.assets import sync_assets
-from hub.services.panel_tokens import panel_token
+from hub.services.principals import Role
 from hub.services.reactions import NewMessage
 from hub.services.safety import SafetyRules, react_to_safety_reading
 from hub.settings import Settings
+from hub.store.auth_models import KeyKind
+from hub.store.facilities_models import RoomCleaning
 from hub.store.room_live_models import RoomLive
 from hub.store.ticket_models import Ticket
+from tests.access import bearer, issue_key, make_user, token_for
 from tests.databases import ScratchDatabase
 
 SECRET = "cd" * 32
@@ -34,11 +37,19 @@ BASE = "https://atrium.example.com"
 
 @pytest.fixture
 def client(site_database: Database, database: ScratchDatabase) -> Iterator[TestClient]:
+    """A facilities member's client (``user:sam``)."""
     with site_database.sessions.begin() as session:
         sync_assets(session, load_building(SAMPLE_BUILDING))
     settings = Settings(database_url=database.url, secret_key=SECRET, report_base_url=BASE)
-    with TestClient(create_app(settings)) as test_client:
+    staff = bearer(token_for(settings, make_user(site_database, Role.FACILITIES, username="sam")))
+    with TestClient(create_app(settings), headers=staff) as test_client:
         yield test_client
+
+
+def signed_out(client: TestClient) -> TestClient:
+    """The same client as a passer-by who scanned a label: no credentials."""
+    del client.headers["Authorization"]
+    return client
 
 
 def decoded(png: bytes) -> list[str]:
@@ -57,6 +68,7 @@ def test_an_asset_labels_qr_code_opens_a_form_that_opens_a_ticket_without_login(
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert "Reception, Ground floor" in svg.text
     assert client.get("/assets/no-such-thing/label.png").status_code == 404
+    signed_out(client)
     path = urlsplit(url).path
     assert parse_qs(urlsplit(url).query)["k"] == [key]
     page = client.get(path, params={"k": key})
@@ -76,6 +88,7 @@ def test_an_asset_labels_qr_code_opens_a_form_that_opens_a_ticket_without_login(
 def test_bad_keys_and_bad_reports_are_refused_with_a_reason_and_open_nothing(
     client: TestClient, site_database: Database
 ) -> None:
+    signed_out(client)
     other = report_token(bytes.fromhex(SECRET), "reception-printer-2")  # another asset's label
     for bad, reason in (
         (None, "has no key"),
@@ -106,19 +119,24 @@ def test_bad_keys_and_bad_reports_are_refused_with_a_reason_and_open_nothing(
         assert session.scalars(sa.select(Ticket)).all() == []
 
 
-def test_cleaning_list_per_floor_and_marking_cleaned_by_api_and_panel(client: TestClient) -> None:
+def test_cleaning_list_per_floor_and_marking_cleaned_by_api_and_panel(
+    client: TestClient, site_database: Database
+) -> None:
     floors = client.get("/cleaning").json()
     assert [floor["floor_id"] for floor in floors] == ["ground", "first", "second", "third"]
     assert {"room_id", "meetings", "occupied_minutes", "need", "due"} <= set(floors[0]["rooms"][0])
     assert client.get("/cleaning", params={"due": True}).json() == []
-    done = client.post("/cleaning/atlas/done", json={"by": "Sam"})
-    assert done.status_code == 200 and done.json()["cleaned_by"] == "Sam"
-    assert client.post("/cleaning/nowhere/done", json={"by": "Sam"}).status_code == 404
-    assert client.post("/cleaning/atlas/done", json={"by": ""}).status_code == 422
-    token = panel_token(bytes.fromhex(SECRET), "atlas")
+    done = client.post("/cleaning/atlas/done")
+    assert done.status_code == 200 and done.json()["cleaned_by"] == "user:sam"
+    assert client.post("/cleaning/nowhere/done").status_code == 404
+    token = issue_key(site_database, KeyKind.PANEL, name="atlas panel", room_id="atlas")
+    signed_out(client)
     assert client.post("/panel/atlas/cleaned", params={"token": token}).status_code == 204
     refused = client.post("/panel/boreal/cleaned", params={"token": token})
     assert refused.status_code == 403 and "boreal" in refused.json()["detail"]
+    assert client.post("/cleaning/atlas/done", headers=bearer(token)).status_code == 403
+    with site_database.sessions() as session:
+        assert session.get_one(RoomCleaning, "atlas").cleaned_by == "key:atlas panel"
 
 
 def alarm(session_factory: Database, *, smoke: bool, seq: int) -> None:
@@ -147,12 +165,18 @@ def test_staff_acknowledge_then_close_a_cleared_incident_and_the_room_is_back_in
     [incident] = client.get("/safety/incidents").json()
     assert (incident["hazard"], incident["status"], incident["alarms"]) == ("smoke", "active", 2)
     number = incident["id"]
-    acknowledged = client.post(f"/safety/incidents/{number}/acknowledge", json={"by": "Sam", "note": "on my way"})
+    acknowledged = client.post(f"/safety/incidents/{number}/acknowledge", json={"note": "on my way"})
     assert acknowledged.status_code == 200
-    early = client.post(f"/safety/incidents/{number}/close", json={"by": "Sam"})
+    assert acknowledged.json()["timeline"][-1] | {"at": None} == {
+        "at": None,
+        "what": "acknowledged",
+        "actor": "user:sam",
+        "note": "on my way",
+    }
+    early = client.post(f"/safety/incidents/{number}/close", json={})
     assert early.status_code == 409 and "still sounds" in early.json()["detail"]
     alarm(site_database, smoke=False, seq=3)
-    closed = client.post(f"/safety/incidents/{number}/close", json={"by": "Sam", "note": "burnt toast"})
+    closed = client.post(f"/safety/incidents/{number}/close", json={"note": "burnt toast"})
     assert closed.status_code == 200
     timeline = [entry["what"] for entry in closed.json()["timeline"]]
     assert timeline == ["detected", "out_of_order", "notified", "acknowledged", "cleared", "closed", "back_in_order"]
@@ -162,4 +186,4 @@ def test_staff_acknowledge_then_close_a_cleared_incident_and_the_room_is_back_in
         assert not session.get_one(RoomLive, "atlas").out_of_order
     alarm(site_database, smoke=True, seq=4)  # a new alarm after closing is a new incident
     assert [i["id"] != number for i in client.get("/safety/incidents").json()] == [True]
-    assert client.post("/safety/incidents/9999/close", json={"by": "Sam"}).status_code == 404
+    assert client.post("/safety/incidents/9999/close", json={}).status_code == 404

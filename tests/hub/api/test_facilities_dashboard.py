@@ -1,4 +1,4 @@
-"""The facilities dashboard in real headless Chromium: numbers and the energy chart, updating as things change."""
+"""The facilities dashboard in real headless Chromium: signing in, numbers and the energy chart, updating live."""
 
 import threading
 from collections.abc import Iterator
@@ -19,6 +19,8 @@ from hub.mqtt.embedded_broker import free_port
 from hub.runtime import Hub
 from hub.services import tickets
 from hub.services.bookings import site_zone
+from hub.services.principals import Role
+from tests.access import TEST_PASSWORD, headers_for, make_user
 from tests.brokers import TestBroker
 from tests.helpers import Publisher, wait_for
 from tests.hub.conftest import StartHub
@@ -54,9 +56,15 @@ def _meter_readings(hub: Hub) -> list[tuple[str, int, datetime, float]]:
 
 
 @pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_the_summary_has_every_panel(served: tuple[Hub, str]) -> None:
-    _, base = served
-    body = httpx.get(f"{base}/facilities/summary").json()
+def test_the_summary_has_every_panel_for_facilities_staff_only(served: tuple[Hub, str]) -> None:
+    hub, base = served
+    assert hub.database is not None
+    assert httpx.get(f"{base}/facilities").status_code == 200  # the page itself is a public shell
+    assert httpx.get(f"{base}/facilities/summary").status_code == 401
+    host = headers_for(hub.database, hub.settings, Role.HOST)
+    assert httpx.get(f"{base}/facilities/summary", headers=host).status_code == 403
+    staff = headers_for(hub.database, hub.settings, Role.FACILITIES)
+    body = httpx.get(f"{base}/facilities/summary", headers=staff).json()
     assert body["unavailable"] == {}
     assert set(body["tickets"]["by_priority"]) == {"critical", "high", "medium", "low"}
     assert body["devices_total"] == 152
@@ -76,8 +84,17 @@ def test_the_dashboard_shows_energy_and_updates_live(served: tuple[Hub, str], br
         )
         publisher.publish(device_topic("hq", meter, Channel.TELEMETRY), encode(reading))
 
+    assert hub.database is not None
+    make_user(hub.database, Role.FACILITIES, username="fran")
     page = browser.new_page()
     page.goto(f"{base}/facilities")
+    page.get_by_label("Username").fill("fran")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#sign-in-reason").filter(has_text="wrong username or password").wait_for(timeout=10_000)
+    assert page.locator("#dashboard").is_hidden()
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
     ground = page.locator('#energy-chart rect.bar[data-floor="ground"][data-kwh="3"]')
     ground.wait_for(timeout=20_000)  # the rollup job runs every few seconds
     first = page.locator('#energy-chart rect.bar[data-floor="first"][data-kwh="1.5"]')
@@ -107,4 +124,8 @@ def test_the_dashboard_shows_energy_and_updates_live(served: tuple[Hub, str], br
     page.locator("#tickets-total").filter(has_text=str(tickets_before + 1)).wait_for(timeout=15_000)
     high = page.locator('#tickets-table tr[data-priority="high"] td').all_inner_texts()
     assert high[0] == "high" and int(high[1]) >= 1  # opened just now: under 4 h
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Username").wait_for(timeout=5_000)
+    assert page.locator("#dashboard").is_hidden()
     page.close()

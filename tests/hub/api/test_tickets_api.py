@@ -9,15 +9,20 @@ from devices.site import SAMPLE_BUILDING, load_building
 from hub.api.app import create_app
 from hub.runtime import Database
 from hub.services.assets import sync_assets
+from hub.services.principals import Role
 from hub.settings import Settings
+from tests.access import bearer, make_user, token_for
 from tests.databases import ScratchDatabase
 
 
 @pytest.fixture
 def client(site_database: Database, database: ScratchDatabase) -> Iterator[TestClient]:
+    """A facilities member's client (``user:fran``)."""
     with site_database.sessions.begin() as session:
         sync_assets(session, load_building(SAMPLE_BUILDING))
-    with TestClient(create_app(Settings(database_url=database.url))) as test_client:
+    settings = Settings(database_url=database.url)
+    staff = bearer(token_for(settings, make_user(site_database, Role.FACILITIES, username="fran")))
+    with TestClient(create_app(settings), headers=staff) as test_client:
         yield test_client
 
 
@@ -46,6 +51,7 @@ def test_a_ticket_through_its_flow_with_history(client: TestClient) -> None:
     detail = client.get(f"/tickets/{number}").json()
     assert detail["asset"]["name"] == "kiosk"
     assert [e["kind"] for e in detail["history"]] == ["opened", "assigned", "comment", *["transition"] * 4]
+    assert {e["actor"] for e in detail["history"][1:]} == {"user:fran"}
     assert [t["id"] for t in client.get("/tickets", params={"status": "closed", "room": "reception"}).json()] == [
         number
     ]
