@@ -126,7 +126,7 @@ class Hub:
         occupancy_rules = OccupancyRules.from_settings(settings)
         self.reactions = Reactions()
         """What the domain does with device messages; features register here before start()."""
-        self.reactions.on(OccupancyTelemetry, "record occupancy", record_occupancy)
+        self.reactions.on_batch(OccupancyTelemetry, "record occupancy", record_occupancy)
         self.reactions.on(ButtonPressed, "door display button", obey_button(booking_rules))
         self.jobs: list[tuple[str, float, JobFunction]] = [
             ("mark silent devices offline", SILENCE_SWEEP_S, mark_silent_devices_offline),

@@ -15,6 +15,7 @@ or from when the hub first counted it, so installing Atrium does not flag every 
 """
 
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -87,22 +88,41 @@ def counter(session: Session, room_id: str, now: datetime) -> RoomCleaning:
     return row
 
 
-def count_occupied_time(session: Session, new: NewMessage, now: datetime) -> None:
-    """The reaction: an occupancy reading adds the time since the room's previous reading, if that saw people."""
-    reading = new.message
-    assert isinstance(reading, OccupancyTelemetry)
-    room_id = session.scalar(sa.select(Device.room_id).where(Device.id == new.device_id))
-    if room_id is None:
-        return
-    row = counter(session, room_id, now)
-    if row.reading_at is not None and reading.ts <= row.reading_at:
-        return  # an old reading replayed from a device's buffer
-    if row.reading_at is not None and row.occupied:
-        start = max(row.reading_at, row.counting_since)
-        if reading.ts > start:
-            row.occupied_s += min(reading.ts - start, READING_GAP_CAP).total_seconds()
-    row.reading_at = reading.ts
-    row.occupied = reading.presence or reading.people > 0
+def _counters(session: Session, room_ids: Collection[str], now: datetime) -> dict[str, RoomCleaning]:
+    """These rooms' cleaning counters (those never counted start at ``now``): two queries for a batch."""
+    of_rooms = sa.select(RoomCleaning).where(RoomCleaning.room_id.in_(sorted(room_ids)))
+    found = {row.room_id: row for row in session.scalars(of_rooms)}
+    missing = sorted(set(room_ids) - found.keys())
+    if missing:
+        insert = dialect_insert(session)(RoomCleaning).values(
+            [{"room_id": room_id, "counting_since": now, "occupied_s": 0.0, "occupied": False} for room_id in missing]
+        )
+        session.execute(insert.on_conflict_do_nothing(index_elements=["room_id"]))
+        added = sa.select(RoomCleaning).where(RoomCleaning.room_id.in_(missing))
+        found.update((row.room_id, row) for row in session.scalars(added))
+    return found
+
+
+def count_occupied_time(session: Session, news: Sequence[NewMessage], now: datetime) -> None:
+    """The reaction: each occupancy reading adds the time since its room's previous reading, if that saw people."""
+    of_devices = sa.select(Device.id, Device.room_id).where(Device.id.in_(sorted({new.device_id for new in news})))
+    rooms = {device_id: room_id for device_id, room_id in session.execute(of_devices)}
+    counters = _counters(session, {room_id for room_id in rooms.values() if room_id is not None}, now)
+    for new in news:
+        reading = new.message
+        assert isinstance(reading, OccupancyTelemetry)
+        room_id = rooms.get(new.device_id)
+        if room_id is None:
+            continue
+        row = counters[room_id]
+        if row.reading_at is not None and reading.ts <= row.reading_at:
+            continue  # an old reading replayed from a device's buffer
+        if row.reading_at is not None and row.occupied:
+            start = max(row.reading_at, row.counting_since)
+            if reading.ts > start:
+                row.occupied_s += min(reading.ts - start, READING_GAP_CAP).total_seconds()
+        row.reading_at = reading.ts
+        row.occupied = reading.presence or reading.people > 0
 
 
 def cleaning_needs(

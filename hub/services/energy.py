@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -59,17 +60,30 @@ PRESENCE_HOLDS = timedelta(minutes=15)
 # --- recording and rolling up ---
 
 
-def record_reading(session: Session, new: NewMessage, _now: datetime) -> None:
-    """Reaction: keep a new energy reading, pending until the rollup job takes it."""
-    reading = new.message
-    assert isinstance(reading, EnergyTelemetry)
+_READINGS = cast(sa.Table, EnergyReading.__table__)
+_METERS = cast(sa.Table, EnergyMeter.__table__)
+
+
+def record_readings(session: Session, news: Sequence[NewMessage], _now: datetime) -> None:
+    """Reaction: keep a batch's new energy readings, pending until the rollup job takes them (two statements)."""
+    readings = []
+    for new in news:
+        reading = new.message
+        assert isinstance(reading, EnergyTelemetry)
+        readings.append(
+            {"device_id": new.device_id, "seq": reading.seq, "read_at": reading.ts, "energy_kwh": reading.energy_kwh}
+        )
+    readings.sort(key=lambda row: (row["device_id"], row["seq"]))  # one lock order for all workers
     insert = dialect_insert(session)
-    session.execute(
-        insert(EnergyReading)
-        .values(device_id=new.device_id, seq=reading.seq, read_at=reading.ts, energy_kwh=reading.energy_kwh)
-        .on_conflict_do_nothing()
-    )
-    session.execute(insert(EnergyMeter).values(device_id=new.device_id).on_conflict_do_nothing())
+    connection = session.connection()
+    connection.execute(insert(_READINGS).on_conflict_do_nothing(), readings)
+    meters = [{"device_id": device_id} for device_id in sorted({new.device_id for new in news})]
+    connection.execute(insert(_METERS).on_conflict_do_nothing(), meters)
+
+
+def record_reading(session: Session, new: NewMessage, now: datetime) -> None:
+    """Reaction to one energy reading (see record_readings)."""
+    record_readings(session, [new], now)
 
 
 def used_between(before_kwh: float, after_kwh: float) -> float:
@@ -468,5 +482,5 @@ def install(reactions: Reactions, jobs: list[tuple[str, float, JobFunction]], se
         OfficeHours.parse(settings.energy_office_hours)
     except Invalid as error:
         raise ConfigError(f"ATRIUM_ENERGY_OFFICE_HOURS: {error}") from None
-    reactions.on(EnergyTelemetry, "record energy reading", record_reading)
+    reactions.on_batch(EnergyTelemetry, "record energy reading", record_readings)
     jobs.append(("roll up energy readings", ROLLUP_EVERY_S, roll_up))

@@ -20,10 +20,10 @@ def install(
 ) -> None:
     """Register the reactions and jobs; a bad schedules file is a ConfigError here, at start."""
     safety_rules = safety.SafetyRules.from_settings(settings)
-    reactions.on(SafetyTelemetry, "safety alarms", partial(safety.react_to_safety_reading, rules=safety_rules))
+    reactions.on_batch(SafetyTelemetry, "safety alarms", partial(safety.react_to_safety_readings, rules=safety_rules))
 
     cleaning_rules = cleaning.CleaningRules.from_settings(settings)
-    reactions.on(OccupancyTelemetry, "count occupied time for cleaning", cleaning.count_occupied_time)
+    reactions.on_batch(OccupancyTelemetry, "count occupied time for cleaning", cleaning.count_occupied_time)
     jobs.append(
         (
             "flag rooms that need cleaning",
@@ -34,6 +34,8 @@ def install(
 
     leads = preventive.Leads.from_settings(settings)
     specs = preventive.load_schedule_file(settings.preventive_file, building) if settings.preventive_file else []
-    reactions.on(BadgePrinterTelemetry, "preventive print meter", partial(preventive.count_prints, leads=leads))
-    reactions.on(EnergyTelemetry, "preventive running hours", partial(preventive.count_running_hours, leads=leads))
+    reactions.on_batch(BadgePrinterTelemetry, "preventive print meter", partial(preventive.count_prints, leads=leads))
+    reactions.on_batch(
+        EnergyTelemetry, "preventive running hours", partial(preventive.count_running_hours, leads=leads)
+    )
     jobs.append(("preventive maintenance", PREVENTIVE_EVERY_S, preventive.PreventiveJob(specs, leads)))

@@ -7,7 +7,7 @@ not judged again.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from hub.services.fault_rules import (
     on_reading,
     on_tick,
 )
-from hub.services.reactions import NewMessage, Reactions
+from hub.services.reactions import BatchReaction, NewMessage, Reactions
 from hub.settings import Settings
 from hub.store.models import Device
 from hub.store.ticket_models import Asset, FaultState, TicketSource
@@ -51,7 +51,7 @@ def _state(row: FaultState | None) -> RuleState:
 
 def _save(
     session: Session, row: FaultState | None, asset_id: str, fault_type: str, state: RuleState, at: datetime
-) -> None:
+) -> FaultState:
     if row is None:
         row = FaultState(asset_id=asset_id, fault_type=fault_type)
         session.add(row)
@@ -61,6 +61,7 @@ def _save(
     row.cleared_since = state.cleared_since
     row.state = dict(state.data)
     row.updated_at = at
+    return row
 
 
 def _act(
@@ -99,35 +100,42 @@ def _states(session: Session, asset_id: str) -> dict[str, FaultState]:
     }
 
 
-def on_telemetry(rules: FaultRules) -> Callable[[Session, NewMessage, datetime], None]:
-    """The reaction to a device's telemetry: judge it by its kind's rules."""
+def _states_of(session: Session, asset_ids: Collection[str]) -> dict[tuple[str, str], FaultState]:
+    """Every rule's memory for these assets, by (asset, fault type): one query for a batch."""
+    if not asset_ids:
+        return {}
+    rows = session.scalars(sa.select(FaultState).where(FaultState.asset_id.in_(sorted(asset_ids))))
+    return {(row.asset_id, row.fault_type): row for row in rows}
 
-    def react(session: Session, new: NewMessage, now: datetime) -> None:
-        kind = new.message.kind
-        judged = list(rules.reading_rules(kind))
-        if not judged:
-            return
-        reading = new.message.model_dump(mode="json")
-        at = min(new.message.ts, now)
-        rows = _states(session, new.device_id)
-        for fault_type, rule in judged:
-            row = rows.get(fault_type)
-            if row is not None and at < row.updated_at:
-                continue  # replayed from the device's buffer: older than what this rule has seen
-            before = _state(row)
-            after, change = on_reading(rule, before, reading, at)
-            if after != before:
-                _save(session, row, new.device_id, fault_type, after, at)
-            _act(
-                session,
-                rules,
-                kind=kind.value,
-                asset_id=new.device_id,
-                fault_type=fault_type,
-                rule=rule,
-                change=change,
-                now=now,
-            )
+
+def on_telemetry(rules: FaultRules) -> BatchReaction:
+    """The reaction to a batch of devices' telemetry: judge each reading by its kind's rules, in order."""
+
+    def react(session: Session, news: Sequence[NewMessage], now: datetime) -> None:
+        by_kind = {kind: list(rules.reading_rules(kind)) for kind in {new.message.kind for new in news}}
+        judged = [(new, by_kind[new.message.kind]) for new in news if by_kind[new.message.kind]]
+        states = _states_of(session, {new.device_id for new, _ in judged})
+        for new, kind_rules in judged:
+            reading = new.message.model_dump(mode="json")
+            at = min(new.message.ts, now)
+            for fault_type, rule in kind_rules:
+                row = states.get((new.device_id, fault_type))
+                if row is not None and at < row.updated_at:
+                    continue  # replayed from the device's buffer: older than what this rule has seen
+                before = _state(row)
+                after, change = on_reading(rule, before, reading, at)
+                if after != before:
+                    states[new.device_id, fault_type] = _save(session, row, new.device_id, fault_type, after, at)
+                _act(
+                    session,
+                    rules,
+                    kind=new.message.kind.value,
+                    asset_id=new.device_id,
+                    fault_type=fault_type,
+                    rule=rule,
+                    change=change,
+                    now=now,
+                )
 
     return react
 
@@ -215,9 +223,7 @@ def check_faults(rules: FaultRules) -> Callable[[Session, datetime], int]:
 def install(reactions: Reactions, jobs: list[tuple[str, float, JobFunction]], settings: Settings) -> FaultRules:
     """Load the rules (a bad file stops the hub with its line and reason) and register the reaction and job."""
     rules = load_rules(settings.fault_rules_file)
-    react = on_telemetry(rules)
-    for payload in TELEMETRY_MODELS.values():
-        reactions.on(payload, "fault rules", react)
+    reactions.on_batch(TELEMETRY_MODELS.values(), "fault rules", on_telemetry(rules))
     jobs.append(("fault rules and ticket escalation", settings.fault_check_every_s, check_faults(rules)))
     return rules
 

@@ -14,7 +14,8 @@ the line of a bad entry, and synced once their assets are registered) or from th
 
 import logging
 import tomllib
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,43 +301,55 @@ def list_schedules(session: Session, *, asset_id: str | None = None) -> Sequence
     return session.scalars(query).all()
 
 
-def _metered(session: Session, device_id: str, kind: ScheduleKind) -> Sequence[PreventiveSchedule]:
-    return session.scalars(
-        sa.select(PreventiveSchedule).where(
-            PreventiveSchedule.meter_device_id == device_id,
+def _metered(session: Session, device_ids: Collection[str], kind: ScheduleKind) -> dict[str, list[PreventiveSchedule]]:
+    """The active schedules of ``kind`` these devices meter, by device: one query for a batch."""
+    found: dict[str, list[PreventiveSchedule]] = defaultdict(list)
+    schedules = session.scalars(
+        sa.select(PreventiveSchedule)
+        .where(
+            PreventiveSchedule.meter_device_id.in_(sorted(device_ids)),
             PreventiveSchedule.kind == kind.value,
             PreventiveSchedule.active,
         )
-    ).all()
+        .order_by(PreventiveSchedule.id)
+    )
+    for schedule in schedules:
+        assert schedule.meter_device_id is not None
+        found[schedule.meter_device_id].append(schedule)
+    return found
 
 
-def count_prints(session: Session, new: NewMessage, now: datetime, *, leads: Leads) -> None:
-    """The reaction to a badge printer's status: its ``prints_total`` moves its schedules' meters."""
-    reading = new.message
-    assert isinstance(reading, BadgePrinterTelemetry)
-    for schedule in _metered(session, new.device_id, ScheduleKind.PRINTS):
-        if schedule.meter_at is not None and reading.ts < schedule.meter_at:
-            continue  # an old report replayed from the printer's buffer
-        raw = float(reading.prints_total)
-        previous = schedule.meter_raw
-        schedule.meter += raw if previous is None or raw < previous else raw - previous
-        schedule.meter_raw = raw
-        schedule.meter_at = reading.ts
-        check_schedule(session, schedule, now=now, leads=leads)
+def count_prints(session: Session, news: Sequence[NewMessage], now: datetime, *, leads: Leads) -> None:
+    """The reaction to badge printers' status: each ``prints_total`` moves its printer's schedules' meters."""
+    metered = _metered(session, {new.device_id for new in news}, ScheduleKind.PRINTS)
+    for new in news:
+        reading = new.message
+        assert isinstance(reading, BadgePrinterTelemetry)
+        for schedule in metered.get(new.device_id, ()):
+            if schedule.meter_at is not None and reading.ts < schedule.meter_at:
+                continue  # an old report replayed from the printer's buffer
+            raw = float(reading.prints_total)
+            previous = schedule.meter_raw
+            schedule.meter += raw if previous is None or raw < previous else raw - previous
+            schedule.meter_raw = raw
+            schedule.meter_at = reading.ts
+            check_schedule(session, schedule, now=now, leads=leads)
 
 
-def count_running_hours(session: Session, new: NewMessage, now: datetime, *, leads: Leads) -> None:
-    """The reaction to an energy reading: time since the previous reading counts if that one was running."""
-    reading = new.message
-    assert isinstance(reading, EnergyTelemetry)
-    for schedule in _metered(session, new.device_id, ScheduleKind.RUNNING_HOURS):
-        if schedule.meter_at is not None and reading.ts <= schedule.meter_at:
-            continue
-        if schedule.meter_at is not None and schedule.meter_running:
-            schedule.meter += min(reading.ts - schedule.meter_at, READING_GAP_CAP) / timedelta(hours=1)
-        schedule.meter_running = reading.power_w > (schedule.running_above_w or RUNNING_ABOVE_W)
-        schedule.meter_at = reading.ts
-        check_schedule(session, schedule, now=now, leads=leads)
+def count_running_hours(session: Session, news: Sequence[NewMessage], now: datetime, *, leads: Leads) -> None:
+    """The reaction to energy readings: time since a meter's previous reading counts if that one was running."""
+    metered = _metered(session, {new.device_id for new in news}, ScheduleKind.RUNNING_HOURS)
+    for new in news:
+        reading = new.message
+        assert isinstance(reading, EnergyTelemetry)
+        for schedule in metered.get(new.device_id, ()):
+            if schedule.meter_at is not None and reading.ts <= schedule.meter_at:
+                continue
+            if schedule.meter_at is not None and schedule.meter_running:
+                schedule.meter += min(reading.ts - schedule.meter_at, READING_GAP_CAP) / timedelta(hours=1)
+            schedule.meter_running = reading.power_w > (schedule.running_above_w or RUNNING_ABOVE_W)
+            schedule.meter_at = reading.ts
+            check_schedule(session, schedule, now=now, leads=leads)
 
 
 class PreventiveJob:

@@ -1,15 +1,21 @@
 """Reactions to what devices say: domain handlers that run once for each newly stored message.
 
-They run inside the ingest batch's transaction, after the message itself is stored, so their
+They run inside the ingest batch's transaction, after the messages themselves are stored, so their
 effects (a booking from a door display's button, a ticket from a smoke alarm) commit together with
 the message and happen exactly once: a redelivered duplicate is not new, so it reacts to nothing.
 A reaction that is refused or fails is rolled back alone (SAVEPOINTs), counted and logged, and the
 batch goes on.
+
+A handler takes a whole batch's messages of its types at once (``on_batch``), so it can load what
+it needs for all of them in one query instead of one per message (or one message at a time:
+``on``). Each handler gets one savepoint per batch; only when it refuses or fails is that rolled back
+and the handler run again a message at a time, each in its own savepoint, so a bad message loses
+its own effects and no other's, and is counted by the handler's name.
 """
 
 import logging
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,47 +40,77 @@ class NewMessage:
 
 
 Reaction = Callable[[Session, NewMessage, datetime], None]
+BatchReaction = Callable[[Session, Sequence[NewMessage], datetime], None]
+"""Reacts to a batch's new messages of its payload types, in the order they came; the effects must be
+those of taking them one at a time (the fallback after a failure does just that)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Handler:
+    name: str
+    payloads: frozenset[type[Envelope]]
+    react: BatchReaction
+
+
+def one_at_a_time(handler: Reaction) -> BatchReaction:
+    """A batch reaction that calls a per-message ``handler`` for each message in turn."""
+
+    def react(session: Session, news: Sequence[NewMessage], now: datetime) -> None:
+        for new in news:
+            handler(session, new, now)
+
+    return react
 
 
 class Reactions:
-    """Handlers registered per payload model of the device contract, one small function each."""
+    """Handlers registered per payload model of the device contract, one small function each.
+
+    Handlers run one after the other in the order they were registered, each over the batch's
+    messages of its types in the order they came.
+    """
 
     def __init__(self) -> None:
-        self._handlers: dict[type[Envelope], list[tuple[str, Reaction]]] = defaultdict(list)
+        self._handlers: list[_Handler] = []
 
     def on(self, payload: type[Envelope], name: str, handler: Reaction) -> None:
         """Call ``handler`` for every new message decoded as ``payload``."""
-        self._handlers[payload].append((name, handler))
+        self.on_batch(payload, name, one_at_a_time(handler))
+
+    def on_batch(self, payloads: type[Envelope] | Iterable[type[Envelope]], name: str, handler: BatchReaction) -> None:
+        """Call ``handler`` once per batch with its new messages decoded as one of ``payloads``."""
+        kinds = frozenset([payloads] if isinstance(payloads, type) else payloads)
+        self._handlers.append(_Handler(name, kinds, handler))
 
     def __bool__(self) -> bool:
         return bool(self._handlers)
 
     def run(self, session: Session, messages: Iterable[NewMessage], now: datetime) -> Counter[str]:
-        """React to each message; returns counters of refused and failed reactions by name.
-
-        A message's handlers share one savepoint (savepoints cost as much as small handlers); only when one
-        of them refuses or fails are they rolled back and run again, each in its own savepoint, so the
-        others' effects stay and the culprit is counted by name.
-        """
+        """React to the messages; returns counters of refused and failed reactions by name."""
+        news = list(messages)
         outcomes: Counter[str] = Counter()
-        for new in messages:
-            handlers = self._handlers.get(type(new.message), ())
-            if len(handlers) > 1:
+        for handler in self._handlers:
+            mine = [new for new in news if type(new.message) in handler.payloads]
+            if not mine:
+                continue
+            if len(mine) > 1:
                 try:
                     with session.begin_nested():
-                        for _, handler in handlers:
-                            handler(session, new, now)
+                        handler.react(session, mine, now)
                     continue
                 except Exception:
-                    pass  # run them one by one below, to keep the good ones and name the bad one
-            for name, handler in handlers:
-                try:
-                    with session.begin_nested():
-                        handler(session, new, now)
-                except AtriumError as refused:
-                    outcomes[REACTION_REFUSED_PREFIX + name] += 1
-                    log.info("%s refused for %s seq %d: %s", name, new.device_id, new.message.seq, refused)
-                except Exception:  # a bug in one reaction must not stop the ingest
-                    outcomes[REACTION_FAILED_PREFIX + name] += 1
-                    log.exception("%s failed for %s seq %d", name, new.device_id, new.message.seq)
+                    pass  # run it again a message at a time, to keep the good ones and name the bad one
+            for new in mine:
+                self._run_one(session, handler, new, now, outcomes)
         return outcomes
+
+    @staticmethod
+    def _run_one(session: Session, handler: _Handler, new: NewMessage, now: datetime, outcomes: Counter[str]) -> None:
+        try:
+            with session.begin_nested():
+                handler.react(session, [new], now)
+        except AtriumError as refused:
+            outcomes[REACTION_REFUSED_PREFIX + handler.name] += 1
+            log.info("%s refused for %s seq %d: %s", handler.name, new.device_id, new.message.seq, refused)
+        except Exception:  # a bug in one reaction must not stop the ingest
+            outcomes[REACTION_FAILED_PREFIX + handler.name] += 1
+            log.exception("%s failed for %s seq %d", handler.name, new.device_id, new.message.seq)

@@ -7,7 +7,7 @@ apply as for the API, and the room's displays are refreshed before each commit.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -21,8 +21,10 @@ from hub.services.occupancy_rules import Action, LiveBooking, Occupancy, Occupan
 from hub.services.reactions import NewMessage
 from hub.services.room_displays import mark_room_changed, room_live
 from hub.store.booking_models import HOLDS_ROOM, Booking, BookingSource
-from hub.store.models import Device
+from hub.store.db import dialect_insert
+from hub.store.models import Device, Room
 from hub.store.registry import get_site
+from hub.store.room_live_models import RoomLive
 from hub.store.ticket_models import TicketSource
 
 log = logging.getLogger(__name__)
@@ -36,22 +38,53 @@ def _device_room(session: Session, device_id: str) -> str | None:
     return session.scalar(sa.select(Device.room_id).where(Device.id == device_id))
 
 
-def record_occupancy(session: Session, new: NewMessage, _now: datetime) -> None:
-    """An occupancy reading updates its room's live occupancy (the rules act on it)."""
-    reading = new.message
-    assert isinstance(reading, OccupancyTelemetry)
-    room_id = _device_room(session, new.device_id)
-    if room_id is None:
-        return
-    live = room_live(session, room_id, lock=True)  # room row, then live row: the order bookings take
-    if live.observed_at is not None and reading.ts < live.observed_at:
-        return  # an old reading replayed from a device's buffer says nothing about now
-    live.observed_at = reading.ts
-    live.people = reading.people
-    if reading.people > 0 or reading.presence:
-        live.empty_since = None
-    elif live.empty_since is None:
-        live.empty_since = reading.ts
+def _live_rows(session: Session, room_ids: Collection[str]) -> dict[str, RoomLive]:
+    """These rooms' live rows, created on first use and locked until the transaction ends.
+
+    As room_displays.room_live(lock=True) does for one room: the rooms' own rows first, then their
+    live rows, each in id order, so workers, bookings and display refreshes never deadlock.
+    """
+    ordered = sorted(room_ids)
+    session.execute(sa.select(Room.id).where(Room.id.in_(ordered)).order_by(Room.id).with_for_update(key_share=True))
+    lives = (
+        sa.select(RoomLive)
+        .where(RoomLive.room_id.in_(ordered))
+        .order_by(RoomLive.room_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    found = {live.room_id: live for live in session.scalars(lives)}
+    missing = [room_id for room_id in ordered if room_id not in found]
+    if missing:
+        # Two transactions may meet a room for the first time at once: let one insert win.
+        insert = dialect_insert(session)(RoomLive).values(
+            [{"room_id": room_id, "people": 0, "out_of_order": False, "needs_cleaning": False} for room_id in missing]
+        )
+        session.execute(insert.on_conflict_do_nothing(index_elements=["room_id"]))
+        found.update((live.room_id, live) for live in session.scalars(lives.where(RoomLive.room_id.in_(missing))))
+    return found
+
+
+def record_occupancy(session: Session, news: Sequence[NewMessage], _now: datetime) -> None:
+    """Occupancy readings update their rooms' live occupancy (the rules act on it), in the order they came."""
+    of_devices = sa.select(Device.id, Device.room_id).where(Device.id.in_(sorted({new.device_id for new in news})))
+    rooms = {device_id: room_id for device_id, room_id in session.execute(of_devices)}
+    lives = _live_rows(session, {room_id for room_id in rooms.values() if room_id is not None})
+    for new in news:
+        reading = new.message
+        assert isinstance(reading, OccupancyTelemetry)
+        room_id = rooms.get(new.device_id)
+        if room_id is None:
+            continue
+        live = lives[room_id]
+        if live.observed_at is not None and reading.ts < live.observed_at:
+            continue  # an old reading replayed from a device's buffer says nothing about now
+        live.observed_at = reading.ts
+        live.people = reading.people
+        if reading.people > 0 or reading.presence:
+            live.empty_since = None
+        elif live.empty_since is None:
+            live.empty_since = reading.ts
 
 
 def press_button(

@@ -9,7 +9,7 @@ stays out of order until staff close the incident (somebody has to look at the w
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,19 +61,37 @@ def hazards_raised(reading: SafetyTelemetry, rules: SafetyRules) -> set[Hazard]:
     return raised
 
 
-def react_to_safety_reading(session: Session, new: NewMessage, _now: datetime, *, rules: SafetyRules) -> None:
-    """The reaction: open, extend or clear the device's incidents from one reading."""
-    reading = new.message
-    assert isinstance(reading, SafetyTelemetry)
-    device = session.get(Device, new.device_id)
-    if device is None:
-        return
-    raised = hazards_raised(reading, rules)
-    for hazard in Hazard:
-        if hazard in raised:
-            raise_alarm(session, device=device, hazard=hazard, at=reading.ts, rules=rules)
-        else:
-            clear_alarm(session, device=device, hazard=hazard, at=reading.ts)
+def react_to_safety_readings(
+    session: Session, news: Sequence[NewMessage], _now: datetime, *, rules: SafetyRules
+) -> None:
+    """The reaction: open, extend or clear the devices' incidents from a batch of readings, in order.
+
+    The batch's devices and the open incidents they could touch are loaded in two queries, so a
+    reading that changes nothing costs no query of its own.
+    """
+    devices = {
+        device.id: device
+        for device in session.scalars(sa.select(Device).where(Device.id.in_(sorted({n.device_id for n in news}))))
+    }
+    keys = {_open_key(device, hazard) for device in devices.values() for hazard in Hazard}
+    incidents = _OpenIncidents(session, keys)
+    for new in news:
+        reading = new.message
+        assert isinstance(reading, SafetyTelemetry)
+        device = devices.get(new.device_id)
+        if device is None:
+            continue
+        raised = hazards_raised(reading, rules)
+        for hazard in Hazard:
+            if hazard in raised:
+                raise_alarm(session, device=device, hazard=hazard, at=reading.ts, rules=rules, incidents=incidents)
+            else:
+                clear_alarm(session, device=device, hazard=hazard, at=reading.ts, incidents=incidents)
+
+
+def react_to_safety_reading(session: Session, new: NewMessage, now: datetime, *, rules: SafetyRules) -> None:
+    """The reaction to one reading (see react_to_safety_readings)."""
+    react_to_safety_readings(session, [new], now, rules=rules)
 
 
 def _open_key(device: Device, hazard: Hazard) -> str:
@@ -85,20 +103,50 @@ def _open_incident(session: Session, key: str) -> SafetyIncident | None:
     return session.scalar(sa.select(SafetyIncident).where(SafetyIncident.open_key == key))
 
 
+class _OpenIncidents:
+    """The open incidents of a known set of places and hazards, loaded at once; others are asked for."""
+
+    def __init__(self, session: Session, keys: Collection[str]) -> None:
+        self.keys = set(keys)
+        query = sa.select(SafetyIncident).where(SafetyIncident.open_key.in_(sorted(self.keys)))
+        self.found: dict[str, SafetyIncident] = {
+            incident.open_key: incident for incident in session.scalars(query) if incident.open_key is not None
+        }
+
+    def get(self, session: Session, key: str) -> SafetyIncident | None:
+        if key in self.keys:
+            return self.found.get(key)
+        return _open_incident(session, key)
+
+    def opened(self, key: str, incident: SafetyIncident) -> None:
+        self.keys.add(key)
+        self.found[key] = incident
+
+
 def raise_alarm(
-    session: Session, *, device: Device, hazard: Hazard, at: datetime, rules: SafetyRules
+    session: Session,
+    *,
+    device: Device,
+    hazard: Hazard,
+    at: datetime,
+    rules: SafetyRules,
+    incidents: _OpenIncidents | None = None,
 ) -> SafetyIncident:
     """An alarm reading: the place's open incident for the hazard, opened now if there is none."""
     key = _open_key(device, hazard)
-    incident = _open_incident(session, key)
+    incident = incidents.get(session, key) if incidents is not None else _open_incident(session, key)
     if incident is None:
         try:
             with session.begin_nested():
                 incident = _new_incident(session, key=key, device=device, hazard=hazard, at=at, rules=rules)
+            if incidents is not None:
+                incidents.opened(key, incident)
             return incident
         except IntegrityError:  # another worker opened it a moment ago: join it
             incident = _open_incident(session, key)
             assert incident is not None
+            if incidents is not None:
+                incidents.opened(key, incident)
     if incident.status == IncidentStatus.CLEARED and incident.cleared_at is not None and at <= incident.cleared_at:
         return incident  # an old reading replayed from the device's buffer, from before it cleared
     incident.alarms += 1
@@ -114,9 +162,12 @@ def raise_alarm(
     return incident
 
 
-def clear_alarm(session: Session, *, device: Device, hazard: Hazard, at: datetime) -> SafetyIncident | None:
+def clear_alarm(
+    session: Session, *, device: Device, hazard: Hazard, at: datetime, incidents: _OpenIncidents | None = None
+) -> SafetyIncident | None:
     """A reading without the alarm: the device no longer alarms; the incident clears when none does."""
-    incident = _open_incident(session, _open_key(device, hazard))
+    key = _open_key(device, hazard)
+    incident = incidents.get(session, key) if incidents is not None else _open_incident(session, key)
     if incident is None or device.id not in incident.alarming:
         return incident
     incident.alarming = [other for other in incident.alarming if other != device.id]

@@ -57,30 +57,34 @@ def write_batch(
     return BatchResult(stored=stored, duplicates=duplicates, rejected=len(plan.rejects))
 
 
+_MESSAGES = cast(sa.Table, DeviceMessage.__table__)
+
+
 def _insert_messages(session: Session, plan: BatchPlan) -> list[MessageRow]:
-    """Insert rows, skipping (device, seq) pairs already stored; returns the rows that were new."""
+    """Insert rows, skipping (device, seq) pairs already stored; returns the rows that were new.
+
+    One statement executed for many rows (SQLAlchemy sends them as multi-row INSERTs), so it is
+    compiled once per process rather than once per batch.
+    """
     if not plan.rows:
         return []
-    insert = dialect_insert(session)
     statement = (
-        insert(DeviceMessage)
-        .values(
-            [
-                {
-                    "device_id": row.device_id,
-                    "seq": row.seq,
-                    "channel": row.channel,
-                    "device_ts": row.device_ts,
-                    "received_at": row.received_at,
-                    "data": row.data,
-                }
-                for row in sorted(plan.rows, key=lambda r: (r.device_id, r.seq))  # one lock order for all workers
-            ]
-        )
+        dialect_insert(session)(_MESSAGES)
         .on_conflict_do_nothing(index_elements=["device_id", "seq"])
-        .returning(DeviceMessage.device_id, DeviceMessage.seq)
+        .returning(_MESSAGES.c.device_id, _MESSAGES.c.seq)
     )
-    inserted = {(device_id, seq) for device_id, seq in session.execute(statement)}
+    rows = [
+        {
+            "device_id": row.device_id,
+            "seq": row.seq,
+            "channel": row.channel,
+            "device_ts": row.device_ts,
+            "received_at": row.received_at,
+            "data": row.data,
+        }
+        for row in sorted(plan.rows, key=lambda r: (r.device_id, r.seq))  # one lock order for all workers
+    ]
+    inserted = {(device_id, seq) for device_id, seq in session.connection().execute(statement, rows)}
     return [row for row in plan.rows if (row.device_id, row.seq) in inserted]
 
 

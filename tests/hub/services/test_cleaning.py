@@ -26,7 +26,7 @@ def reading(session: Session, device_id: str, at: datetime, people: int) -> None
     message = OccupancyTelemetry(
         v=1, device_id=device_id, seq=next(_seq), ts=at, kind=DeviceKind.OCCUPANCY, presence=people > 0, people=people
     )
-    count_occupied_time(session, NewMessage(device_id=device_id, message=message, received_at=at), at)
+    count_occupied_time(session, [NewMessage(device_id=device_id, message=message, received_at=at)], at)
 
 
 def meeting(session: Session, room_id: str, start: datetime, minutes: int = 30, *, checked_in: bool = True) -> None:

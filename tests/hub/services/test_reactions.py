@@ -1,6 +1,6 @@
-"""Reactions run once per newly stored message, in the batch's transaction, each in its own savepoint."""
+"""Reactions run once per newly stored message, in the batch's transaction; a failing one is rolled back alone."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -12,12 +12,16 @@ from devices.site import synthetic_building
 from devices.topics import Channel, device_topic
 from hub.errors import Conflict
 from hub.runtime import Database
+from hub.services.assets import sync_assets
+from hub.services.fault_rules import load_rules
+from hub.services.fault_watch import on_telemetry
 from hub.services.ingest import RawMessage, classify, plan_batch
 from hub.services.reactions import NewMessage, Reactions
 from hub.store.building_sync import sync_building
-from hub.store.journal import load_registry, read_counters, write_batch
+from hub.store.journal import add_to_counters, load_registry, read_counters, write_batch
 from hub.store.models import Floor
 from hub.store.registry import ingest_totals
+from hub.store.ticket_models import Ticket
 from tests.databases import ScratchDatabase
 from tests.helpers import environment_payload
 
@@ -28,7 +32,9 @@ ENV = "dev-00001"
 def db(database: ScratchDatabase) -> Iterator[Database]:
     opened = Database.open(database.url)
     with opened.sessions.begin() as session:
-        sync_building(session, synthetic_building(10, site_id="fleet"))
+        building = synthetic_building(10, site_id="fleet")
+        sync_building(session, building)
+        sync_assets(session, building)
     yield opened
     opened.close()
 
@@ -103,3 +109,34 @@ def test_when_one_of_a_messages_reactions_fails_the_others_still_take_effect(db:
     assert floor is not None and floor.name == "seen 7", "the good reaction to seq 7 kept its effect"
     assert counters["reaction_failed:buggy on seven"] == 1
     assert "reaction_failed:rename" not in counters
+
+
+def test_a_batch_reaction_takes_the_batch_at_once_and_a_bad_message_loses_only_its_own_effects(db: Database) -> None:
+    calls: list[list[int]] = []
+
+    def note_each(session: Session, news: Sequence[NewMessage], _now: datetime) -> None:
+        calls.append([new.message.seq for new in news])
+        for new in news:
+            add_to_counters(session, {f"seen {new.message.seq}": 1})
+            if new.message.seq == 12:
+                raise RuntimeError("a bug")
+
+    reactions = Reactions()
+    reactions.on_batch(EnvironmentTelemetry, "note", note_each)
+    ingest(db, [11, 12, 13], reactions)
+    with db.sessions() as session:
+        counters = read_counters(session)
+    assert calls[0] == [11, 12, 13], "the whole batch at once, in order"
+    assert (counters["seen 11"], counters["seen 13"]) == (1, 1), "the good messages' effects, once each"
+    assert "seen 12" not in counters
+    assert counters["reaction_failed:note"] == 1
+
+
+def test_a_rule_counts_a_devices_readings_within_one_batch_as_one_at_a_time(db: Database) -> None:
+    reactions = Reactions()
+    reactions.on_batch(EnvironmentTelemetry, "fault rules", on_telemetry(load_rules()))
+    ingest(db, list(range(1, 11)), reactions)  # ten identical readings: the shipped stuck rule fires at ten
+    ingest(db, [11], reactions)
+    with db.sessions() as session:
+        stuck = session.scalars(sa.select(Ticket).where(Ticket.asset_id == ENV, Ticket.fault_type == "stuck")).all()
+    assert [ticket.occurrences for ticket in stuck] == [1]
