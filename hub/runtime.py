@@ -42,7 +42,8 @@ from hub.settings import Settings
 from hub.store.building_sync import sync_building
 from hub.store.db import create_engine, migrate, session_factory
 from hub.store.journal import count_as, load_registry, mark_silent_devices_offline
-from hub.store.outbox import purge_published, wake_after_commit
+from hub.store.outbox import listen_for_outbox, purge_published, wake_after_commit
+from hub.store.pg_notify import NotifyListener
 from hub.webhook_relay import WebhookRelay, start_webhooks
 from hub.workers import counter_worker, worker_client_id
 
@@ -119,6 +120,7 @@ class Hub:
         self.connection: HubConnection | None = None
         self.pipeline: IngestPipeline | None = None
         self.relay: OutboxRelay | None = None
+        self.outbox_listener: NotifyListener | None = None
         self.scheduler: Scheduler | None = None
         self.leader: Leadership | None = None
         self.client_id = ""
@@ -245,6 +247,9 @@ class Hub:
             sessions=self.database.sessions, connection=self.connection, leading=self.leader.is_leader
         )
         wake_after_commit(self.database.sessions, self.relay.wake)
+        # --- workers (issue 7) ---
+        self.outbox_listener = listen_for_outbox(self.database.engine, self.relay.wake)
+        # ---
         self.webhook_relay = start_webhooks(
             self.database.sessions, self.settings.webhook_urls, leading=self.leader.is_leader
         )
@@ -263,6 +268,8 @@ class Hub:
             self.scheduler.stop()
         if self.pipeline is not None:
             self.pipeline.stop()
+        if self.outbox_listener is not None:
+            self.outbox_listener.stop()
         if self.relay is not None:
             self.relay.stop()
         if self.webhook_relay is not None:

@@ -15,8 +15,11 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from hub.store.models import Base, BigId
+from hub.store.pg_notify import NotifyListener
 
 _WAKE_FLAG = "atrium_outbox_written"
+OUTBOX_CHANNEL = "atrium_outbox"
+"""The PostgreSQL channel a commit that enqueued something notifies (see hub.store.pg_notify)."""
 
 
 class OutboxMessage(Base):
@@ -72,7 +75,16 @@ def purge_published(session: Session, *, older_than: timedelta, now: datetime) -
 
 
 def wake_after_commit(sessions: sessionmaker[Session], wake: Callable[[], None]) -> None:
-    """Call ``wake`` after any commit of these sessions that enqueued something, so the relay need not poll."""
+    """Call ``wake`` after any commit of these sessions that enqueued something, so the relay need not poll.
+
+    On PostgreSQL such a commit also notifies ``OUTBOX_CHANNEL``, which wakes the leader's relay when this
+    process is a follower (NOTIFY is transactional: a rolled-back change notifies nobody).
+    """
+
+    @event.listens_for(sessions, "before_commit")
+    def _notify(session: Session) -> None:
+        if session.info.get(_WAKE_FLAG) and session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.select(sa.func.pg_notify(OUTBOX_CHANNEL, "")))
 
     @event.listens_for(sessions, "after_commit")
     def _written(session: Session) -> None:
@@ -82,3 +94,12 @@ def wake_after_commit(sessions: sessionmaker[Session], wake: Callable[[], None])
     @event.listens_for(sessions, "after_rollback")
     def _rolled_back(session: Session) -> None:
         session.info.pop(_WAKE_FLAG, None)
+
+
+def listen_for_outbox(engine: sa.Engine, wake: Callable[[], None]) -> NotifyListener | None:
+    """On PostgreSQL, a listener that calls ``wake`` when any process commits outbox messages; else None."""
+    if engine.dialect.name != "postgresql":
+        return None
+    listener = NotifyListener(engine.url, OUTBOX_CHANNEL, wake)
+    listener.start()
+    return listener

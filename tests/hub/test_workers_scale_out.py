@@ -3,7 +3,9 @@
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from hub.settings import Settings
 from hub.store.db import create_engine
 from hub.store.journal import read_counters, read_counters_by_worker
 from hub.store.models import DeviceMessage
+from hub.store.outbox import OutboxMessage, enqueue
 from hub.workers import WorkerSupervisor
 from tests.brokers import TestBroker
 from tests.databases import ScratchDatabase, create_test_database
@@ -134,6 +137,25 @@ def test_when_the_leader_goes_the_other_worker_takes_over_within_seconds_and_run
     wait_for(lambda: job_runs(second) > ran + 6, timeout=10, what="the leader going on")
     assert leading(again, second) == [second]
     assert job_runs(again) == ran_again == 0
+
+
+def test_what_a_follower_enqueues_the_leader_publishes_at_once_not_at_its_next_poll(
+    start_worker: StartWorker,
+) -> None:
+    first, second = start_worker(0), start_worker(1)
+    wait_for(lambda: leading(first, second) == [first], what="the first worker leading")
+    assert first.relay is not None and second.database is not None
+    follower_database = second.database
+    first.relay.poll_s = 60.0
+    time.sleep(1.5)  # the relay's wait under the old poll ends; from now on only a wake-up makes it publish
+    with follower_database.sessions.begin() as session:
+        enqueue(session, topic="atrium/v1/hq/nowhere/command", payload=b"{}", now=datetime.now(UTC))
+
+    def published() -> bool:
+        with follower_database.sessions() as session:
+            return session.scalar(sa.select(OutboxMessage.published_at).order_by(OutboxMessage.id.desc())) is not None
+
+    wait_for(published, timeout=10, what="the leader publishing the follower's message")
 
 
 @pytest.mark.faults
