@@ -3,8 +3,10 @@
 A burst of 10,000 messages from 500 simulated devices while the broker is restarted 20 times, then
 SIGKILLed 20 times, the hub SIGKILLed and restarted, the database unreachable for 30 s (SQLite held
 locked; PostgreSQL cut off behind a TCP proxy) and devices offline for 10 simulated minutes. Prints
-one table (fault, messages sent, stored, lost, duplicated, time to catch up) and writes
-bench/results/faults.json. The scenarios are tests/faults.py, the same the test suite runs small.
+one table (fault, messages sent, stored, lost, duplicated, repeats the hub dropped, messages the
+devices sent again, time to catch up) and writes bench/results/faults.json. The scenarios are
+tests/faults.py, the same the test suite runs small. ``--only WORD`` runs the faults whose name
+contains WORD (restarted, SIGKILLed, hub, database, offline; repeatable), one after the other.
 """
 
 import json
@@ -93,11 +95,12 @@ def main(
 
 def _table(results: list[FaultResult]) -> Table:
     table = Table(title="Nothing lost under faults")
-    for column in ("fault injected", "database", "times", "sent", "stored", "lost", "duplicated", "catch-up"):
+    columns = ("fault injected", "database", "times", "sent", "stored", "lost", "duplicated", "repeats", "resent")
+    for column in (*columns, "catch-up"):
         table.add_column(column, justify="left" if column in ("fault injected", "database") else "right")
     table.add_column("notes")
     for result in results:
-        notes = [f"{result.repeats_dropped} repeats dropped"]
+        notes = [f"{result.resent_unconfirmed:,} resent for want of a confirmation"]
         if result.tickets is not None:
             notes.append(f"{result.tickets} smoke ticket(s)")
         if result.offline_span_s is not None:
@@ -112,6 +115,8 @@ def _table(results: list[FaultResult]) -> Table:
             f"{result.stored:,}",
             f"[{lost_style}]{result.lost}[/{lost_style}]",
             str(result.duplicated),
+            f"{result.repeats_dropped:,}",
+            f"{result.resent:,}",
             f"{result.catch_up_s:.1f} s" if result.catch_up_s is not None else "[red]never[/red]",
             "; ".join(notes),
         )

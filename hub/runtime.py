@@ -239,7 +239,7 @@ class Hub:
         if self.settings.commit_confirmations:
             connection = self.connection
             self.confirmations = CommitConfirmations(
-                site_id=self.site_id, publish=lambda topic, payload: connection.publish(topic, payload, qos=0)
+                site_id=self.site_id, publish=lambda topic, payload: connection.publish(topic, payload, qos=1)
             )
             self.pipeline.after_commit = self.confirmations
         # ---

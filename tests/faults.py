@@ -117,6 +117,10 @@ class FaultResult:
     offline_span_s: float | None = None
     """Simulated seconds between the first and last reading an offline device replayed."""
     replayed_in_order: bool | None = None
+    resent: int = 0
+    """Messages the devices sent again: no PUBACK before a connection was lost, or no confirmation from the hub."""
+    resent_unconfirmed: int = 0
+    """Of those, messages the broker had acknowledged, sent again for want of the hub's confirmation."""
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -426,6 +430,8 @@ def run_fault(kind: FaultKind, size: FaultSize, workdir: Path, *, database: str 
         result.duplicated = stored.rows - stored.distinct
         result.repeats_dropped = stored.repeats_dropped
         result.confirmed = stats.confirmed
+        result.resent = stats.resent
+        result.resent_unconfirmed = stats.unconfirmed_resends
         result.gaps_open = stored.gaps
         if kind in (FaultKind.BROKER_RESTART, FaultKind.BROKER_KILL):
             result.tickets = count_smoke_tickets(url)

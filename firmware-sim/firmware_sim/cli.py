@@ -82,6 +82,14 @@ def simulate_command(
     ca_file: Annotated[
         Path | None, typer.Option("--ca-file", envvar="ATRIUM_MQTT_CA_FILE", help="The site CA that mqtts:// trusts.")
     ] = None,
+    hub_confirms: Annotated[
+        bool | None,
+        typer.Option(
+            "--hub-confirms/--no-hub-confirms",
+            help="Keep each message until the hub confirms it committed it, from boot (or never: the broker's "
+            "PUBACK is enough). Default: from the hub's first confirmation.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate until --count, --duration or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -118,6 +126,7 @@ def simulate_command(
             seq_start=seq_start if seq_start is not None else seq_start_from_clock(),
             console=console,
             credentials=logins,
+            hub_confirms=hub_confirms,
         )
     except BrokerUnreachable as error:
         console.print(f"[red]{error}[/red]")
@@ -143,6 +152,7 @@ def simulate(
     seq_start: int = 0,
     console: Console | None = None,
     credentials: Mapping[str, str] | None = None,
+    hub_confirms: bool | None = None,
 ) -> FleetStats:
     """Run a fleet in the foreground with live progress until done, ``duration`` or Ctrl-C.
 
@@ -160,6 +170,7 @@ def simulate(
         keepalive=keepalive,
         seq_start=seq_start,
         credentials=credentials,
+        hub_confirms=hub_confirms,
     )
     for device_id, fault in faults:
         fleet.inject(device_id, fault)

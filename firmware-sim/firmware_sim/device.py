@@ -3,7 +3,9 @@
 A device's life: at boot it queues its retained state; on every connect it sends what its outbox
 holds (in order, with the original sequence numbers), its state, then ``online``, and subscribes to
 its commands. Readings are taken on a schedule whether or not it is connected; the outbox keeps them
-until the broker acknowledges each one. Kinds subclass :class:`Device` and say how they measure.
+until the broker acknowledges each one or, once the hub confirms what it committed, until the hub
+does (firmware_sim.outbox says what is sent again, and when). Kinds subclass :class:`Device` and
+say how they measure.
 """
 
 import asyncio
@@ -52,7 +54,7 @@ DEFAULT_WINDOW = 20
 CONFIRM_TIMEOUT_S = 5.0
 """With hub confirmations: how long a message the broker took may wait for the hub before it is sent again."""
 CONFIRM_TIMEOUT_CAP_S = 60.0
-"""The wait doubles after each resend nobody confirmed (a hub that is down is not flooded), up to this."""
+"""Silence from the hub: the wait before the next probe doubles after each one, up to this."""
 
 Reading = dict[str, Any]
 """A kind's telemetry fields, without the envelope."""
@@ -92,9 +94,9 @@ class DeviceStats:
     commands_obeyed: int = 0
     commands_refused: int = 0
     confirmed: int = 0
-    """Messages the hub confirmed it committed (with ``hub_confirms``)."""
+    """Messages the hub confirmed it committed (while the device waits for the hub)."""
     unconfirmed_resends: int = 0
-    """Times the device sent its unconfirmed messages again because the hub's confirmation did not come."""
+    """Messages the broker had acknowledged, sent again because the hub's confirmation did not come."""
 
 
 class Device:
@@ -119,10 +121,15 @@ class Device:
         window: int = DEFAULT_WINDOW,
         telemetry_limit: int | None = None,
         connect_gate: asyncio.Semaphore | None = None,
-        hub_confirms: bool = False,
+        hub_confirms: bool | None = None,
         confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
     ) -> None:
-        """With ``hub_confirms`` a message leaves the outbox only once the hub confirms it committed it."""
+        """``hub_confirms``: whether a message leaves the outbox only once the hub confirms it committed it.
+
+        True: from boot. False: the broker's PUBACK is enough. None (the default): from the first
+        confirmation the hub sends, so a device under a hub that confirms (the hub's default) keeps
+        everything, and one with no such hub does not keep every message it ever sent.
+        """
         if spec.kind is not self.kind:
             raise ValueError(f"{spec.id} is a {spec.kind.value}, not a {self.kind.value}")
         self.spec = spec
@@ -146,9 +153,13 @@ class Device:
         self._window = window
         self._telemetry_limit = telemetry_limit
         self._gate = connect_gate
-        self.hub_confirms = hub_confirms
+        self._confirms_setting = hub_confirms
+        self.hub_confirms = bool(hub_confirms)
+        """Whether the device waits for the hub's confirmation now (see ``__init__``)."""
         self._confirm_timeout = confirm_timeout_s
         self._resend_after = confirm_timeout_s
+        self._heard_at = 0.0
+        """When the hub last confirmed something new, the last probe went out, or the device connected."""
         self._confirm_timer: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -217,7 +228,7 @@ class Device:
             first = self._loop.time() + phase
         self._schedule(first)
         if self.hub_confirms:
-            self._confirm_timer = self._loop.call_later(self._confirm_timeout / 2, self._check_confirmations)
+            self._schedule_confirmation_check()
         self._task = self._loop.create_task(self._supervise(), name=f"device {self.id}")
 
     async def stop(self, *, drain_timeout: float = 2.0) -> None:
@@ -495,30 +506,49 @@ class Device:
     def _on_committed(self, committed: Committed) -> None:
         """The hub committed these messages: only now may the outbox forget them."""
         if not self.hub_confirms:
-            return
+            if self._confirms_setting is False or self._loop is None:
+                return
+            self.hub_confirms = True  # this hub confirms: from now on wait for it
+            self._schedule_confirmation_check()
         confirmed = self.outbox.confirm(committed.covers)
-        if confirmed:
+        if confirmed and self._loop is not None:
             self.stats.confirmed += confirmed
+            self._heard_at = self._loop.time()
             self._resend_after = self._confirm_timeout
             self._progress.set()
             self._check_done()
-            self._pump()
+            self._resend_unconfirmed(silence=False)
+
+    def _schedule_confirmation_check(self) -> None:
+        assert self._loop is not None
+        if self._confirm_timer is None and not self._stopping:
+            self._confirm_timer = self._loop.call_later(self._confirm_timeout / 2, self._check_confirmations)
 
     def _check_confirmations(self) -> None:
-        """Send again what the broker took but the hub never confirmed (the broker may have lost it)."""
-        assert self._loop is not None
+        """Every half timeout: the gap and silence rules of firmware_sim.outbox."""
         self._confirm_timer = None
         if self._stopping:
             return
-        oldest = self.outbox.oldest_unconfirmed()
+        self._resend_unconfirmed(silence=True)
+        self._schedule_confirmation_check()
+
+    def _resend_unconfirmed(self, *, silence: bool) -> None:
+        """Send again what the broker took but the hub went past (and, with ``silence``, probe a quiet hub)."""
+        assert self._loop is not None
+        if not self._connected:
+            return  # no confirmation can come while away; the gap and the silence are judged once back
         now = self._loop.time()
-        waited = oldest is not None and oldest.delivered_at is not None and now - oldest.delivered_at
-        if self._connected and waited and waited >= self._resend_after:
-            self.stats.unconfirmed_resends += 1
+        again = self.outbox.overdue(now, self._confirm_timeout)
+        oldest = self.outbox.oldest_delivered() if silence else None
+        quiet_since = max(self._heard_at, oldest.delivered_at or 0.0) if oldest is not None else now
+        if now - quiet_since >= self._resend_after:
+            self.outbox.probe()
+            again += 1
+            self._heard_at = now
             self._resend_after = min(CONFIRM_TIMEOUT_CAP_S, self._resend_after * 2)
-            self.outbox.requeue()
-            self._pump()
-        self._confirm_timer = self._loop.call_later(self._confirm_timeout / 2, self._check_confirmations)
+        if again:
+            self.stats.unconfirmed_resends += again
+        self._pump()
 
     def _refuse(self, why: str) -> None:
         self.stats.commands_refused += 1
@@ -621,7 +651,9 @@ class Device:
         assert state is not None
         self._birth_seq = state.seq
         self._connected = True
-        if self.hub_confirms and self._link is not None:
+        if self._loop is not None:
+            self._heard_at = max(self._heard_at, self._loop.time())  # silence counts while connected only
+        if self._confirms_setting is not False and self._link is not None:
             # Listen before sending, so the hub's confirmations of this very replay are heard.
             self._link.subscribe(self._topics[Channel.COMMAND])
         self._pump()
@@ -632,4 +664,4 @@ class Device:
         self._link = None
         self._birth_seq = None
         self._inflight.clear()
-        self.outbox.requeue()
+        self.outbox.connection_lost()

@@ -25,7 +25,7 @@ from devices.transport import BrokerEndpoint
 from firmware_sim.badge_printer import BadgePrinter
 from firmware_sim.clock import SimClock
 from firmware_sim.credentials import device_endpoint, load_credentials
-from firmware_sim.device import Device
+from firmware_sim.device import CONFIRM_TIMEOUT_S, Device
 from firmware_sim.door_display import DoorDisplay
 from firmware_sim.energy import EnergyMeter
 from firmware_sim.environment import EnvironmentSensor
@@ -107,8 +107,9 @@ class FleetStats:
     commands_obeyed: int = 0
     commands_refused: int = 0
     confirmed: int = 0
-    """Messages the hub confirmed it committed (devices with ``hub_confirms``)."""
+    """Messages the hub confirmed it committed (devices waiting for the hub)."""
     unconfirmed_resends: int = 0
+    """Messages the broker had acknowledged, sent again because the hub's confirmation did not come."""
 
     def as_dict(self) -> dict[str, int]:
         """The totals by name, for printing or JSON."""
@@ -133,9 +134,14 @@ class Fleet:
         connect_concurrency: int = CONNECT_CONCURRENCY,
         outbox_limit: int = DEFAULT_LIMIT,
         credentials: Mapping[str, str] | Path | None = None,
-        hub_confirms: bool = False,
+        hub_confirms: bool | None = None,
+        confirm_timeout_s: float = CONFIRM_TIMEOUT_S,
     ) -> None:
-        """``credentials`` (device id -> password, or the file of them) logs each device in as itself."""
+        """``credentials`` (device id -> password, or the file of them) logs each device in as itself.
+
+        ``hub_confirms``: True, devices keep each message until the hub confirms it from boot; False,
+        the broker's PUBACK is enough; None, from the hub's first confirmation (firmware_sim.device).
+        """
         if isinstance(credentials, Path):
             credentials = load_credentials(credentials)
         if messages_per_device is not None and messages_per_device < 1:
@@ -164,6 +170,7 @@ class Fleet:
                 telemetry_limit=messages_per_device,
                 connect_gate=self._gate,
                 hub_confirms=hub_confirms,
+                confirm_timeout_s=confirm_timeout_s,
             )
             for _, room, spec in building.devices()
         }

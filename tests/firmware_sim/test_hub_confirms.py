@@ -2,12 +2,8 @@
 
 from datetime import UTC, datetime
 
-import pytest
-
 from devices.kinds import DeviceKind
 from devices.payloads import Committed
-from devices.topics import Channel
-from firmware_sim.outbox import Outbox, Outgoing
 from tests.firmware_sim.conftest import StartFleet
 from tests.firmware_sim.support import Observer, eventually, small_building
 
@@ -33,29 +29,40 @@ def test_broker_acknowledged_messages_stay_until_the_hub_confirms_them(
     assert device.stats.commands_refused == 0 and device.stats.commands_obeyed == 0
 
 
-@pytest.mark.slow
-def test_what_the_hub_never_confirms_is_sent_again_with_its_original_numbers(
+def test_a_silent_hub_is_probed_with_the_last_message_and_once_it_is_confirmed_the_rest_go_again(
     observer: Observer, start_fleet: StartFleet
 ) -> None:
-    fleet = start_fleet(small_building(DeviceKind.ENVIRONMENT), messages_per_device=3, hub_confirms=True)
+    fleet = start_fleet(
+        small_building(DeviceKind.ENVIRONMENT),
+        messages_per_device=3,
+        interval_s=0.05,
+        hub_confirms=True,
+        confirm_timeout_s=1.0,
+    )
     device = fleet.device(DEVICE)
-    eventually(lambda: device.stats.unconfirmed_resends >= 1, timeout=15, what="a resend after the timeout")
-    eventually(lambda: len(observer.telemetry(DEVICE)) >= 6, what="the readings seen twice")
-    seqs = [reading.seq for reading in observer.telemetry(DEVICE)]
-    assert sorted(set(seqs)) == sorted(set(seqs[:3])), "the same numbers, not new ones"
+    eventually(lambda: device.stats.unconfirmed_resends >= 1, what="a probe after the timeout")
+    eventually(lambda: observer.seqs(DEVICE).count(3) >= 2, what="the probe seen")
+    seqs = observer.seqs(DEVICE)
+    assert {seq for seq in seqs if seqs.count(seq) > 1} == {3}, "only the last, with its original number"
+
+    observer.send(DEVICE, Committed(id="c1", ts=NOW, ranges=[(3, 3)]))
+    eventually(lambda: all(observer.seqs(DEVICE).count(seq) >= 2 for seq in (0, 1, 2)), what="0-2 sent again")
+    observer.send(DEVICE, Committed(id="c2", ts=NOW, ranges=[(0, device.next_seq - 1)]))
+    eventually(lambda: device.done, what="the outbox empty once everything is confirmed")
 
 
-def test_an_outbox_forgets_a_confirmed_prefix_and_keeps_a_hole_at_its_head() -> None:
-    outbox = Outbox()
-    for seq in range(5):
-        outbox.put(Outgoing(seq, Channel.TELEMETRY, "t", b"x"))
-    while (message := outbox.take()) is not None:
-        outbox.deliver(message, at=1.0)
-    assert outbox.confirm(lambda seq: seq in (1, 2, 3)) == 3
-    assert len(outbox) == 5, "seq 0 still waits at the head"
-    oldest = outbox.oldest_unconfirmed()
-    assert oldest is not None and oldest.seq == 0
-    outbox.requeue()
-    assert [m.seq for m in iter(outbox.take, None)] == [0, 4], "only the unconfirmed are sent again"
-    assert outbox.confirm(lambda seq: seq in (0, 4)) == 2
-    assert len(outbox) == 0
+def test_by_default_a_device_waits_for_the_hub_only_once_the_hub_has_confirmed_something(
+    observer: Observer, start_fleet: StartFleet
+) -> None:
+    fleet = start_fleet(small_building(DeviceKind.ENVIRONMENT), messages_per_device=3, interval_s=0.5)
+    device = fleet.device(DEVICE)
+    eventually(lambda: device.stats.acknowledged >= 1, what="the state acknowledged")
+    assert not device.hub_confirms and len(device.outbox) < device.next_seq, "no hub confirms: the PUBACK is enough"
+
+    observer.send(DEVICE, Committed(id="c1", ts=NOW, ranges=[(0, 0)]))
+    eventually(lambda: device.hub_confirms, what="the device to wait for the hub from its first confirmation")
+    eventually(lambda: device.stats.telemetry == 3, what="three readings")
+    eventually(lambda: device.stats.acknowledged == device.next_seq, what="all acknowledged by the broker")
+    assert not device.done, "the readings after the first confirmation wait for the hub"
+    observer.send(DEVICE, Committed(id="c2", ts=NOW, ranges=[(0, device.next_seq - 1)]))
+    eventually(lambda: device.done, what="done once the hub confirmed them")
