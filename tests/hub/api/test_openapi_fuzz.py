@@ -1,6 +1,6 @@
 """schemathesis against the OpenAPI document: generated requests to every route, as admin, never a 5xx,
 and every answer matches the document. ``SCHEMATHESIS_EXAMPLES`` sets the examples per route (CI: a few;
-``make fuzz-api``: many more)."""
+``make fuzz-api``: 50, plus the coverage phase's boundary values)."""
 
 import os
 from collections.abc import Iterator
@@ -28,7 +28,12 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "3"))
 SKIPPED = {("GET", "/panel/{room_id}/events")}
 """An endless event stream once let in (tests/hub/api/test_panel.py covers it)."""
 
+FULL = os.environ.get("SCHEMATHESIS_FULL") == "1"
+"""Also run schemathesis' coverage phase (every boundary value of every parameter): ``make fuzz-api``."""
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(secret_key="ab" * 32)))
+if not FULL:
+    schema.config.phases.update(phases=["examples", "fuzzing"])
 
 
 @dataclass
