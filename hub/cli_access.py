@@ -101,21 +101,21 @@ def set_roles(
 @users_app.command("disable")
 def disable_user(username: Annotated[str, typer.Argument(help="Login name")], database_url: DatabaseUrl = None) -> None:
     """Switch an account off: it cannot sign in, and its sessions end at once."""
-    with database_session(database_url) as session:
-        users.update_user(
-            session, users.find_user(session, username), active=False, actor=_actor(), now=datetime.now(UTC)
-        )
-    console.print(f"{username} is switched off.")
+    _switch(username, active=False, database_url=database_url)
 
 
 @users_app.command("enable")
 def enable_user(username: Annotated[str, typer.Argument(help="Login name")], database_url: DatabaseUrl = None) -> None:
     """Switch an account back on."""
+    _switch(username, active=True, database_url=database_url)
+
+
+def _switch(username: str, *, active: bool, database_url: str | None) -> None:
     with database_session(database_url) as session:
         users.update_user(
-            session, users.find_user(session, username), active=True, actor=_actor(), now=datetime.now(UTC)
+            session, users.find_user(session, username), active=active, actor=_actor(), now=datetime.now(UTC)
         )
-    console.print(f"{username} is switched on.")
+    console.print(f"{username} is switched {'on' if active else 'off'}.")
 
 
 @users_app.command("password")

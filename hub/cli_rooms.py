@@ -7,7 +7,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.errors import AtriumError
 from hub.services.utilisation import Hours, Utilisation
 
 rooms_app = typer.Typer(help="Meeting rooms: how they are used.", no_args_is_help=True)
@@ -35,25 +34,14 @@ def report(
     database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL")] = None,
 ) -> None:
     """Hours booked, released (no-shows) and occupied per meeting room and floor, by the site's days."""
-    from hub.cli import fail, settings_with
-    from hub.runtime import Database
+    from hub.cli_session import database_session
     from hub.services.bookings import site_zone
     from hub.services.utilisation import utilisation
 
-    settings = settings_with(database_url=database_url)
-    try:
-        database = Database.open(settings.database_url)
-    except AtriumError as error:
-        raise fail(error) from None
-    try:
-        with database.sessions() as session:
-            last = last_day.date() if last_day else datetime.now(UTC).astimezone(site_zone(session)).date()
-            first = first_day.date() if first_day else last - timedelta(days=6)
-            result = utilisation(session, first_day=first, last_day=last, floor_id=floor)
-    except AtriumError as error:
-        raise fail(error) from None
-    finally:
-        database.close()
+    with database_session(database_url) as session:
+        last = last_day.date() if last_day else datetime.now(UTC).astimezone(site_zone(session)).date()
+        first = first_day.date() if first_day else last - timedelta(days=6)
+        result = utilisation(session, first_day=first, last_day=last, floor_id=floor)
     console = Console()
     if not result.rooms:
         console.print(f"no meeting rooms{f' on floor {floor!r}' if floor else ''}")

@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from hub.errors import AtriumError
-
 visitors_app = typer.Typer(help="Visitors on site.")
 
 
@@ -24,24 +22,15 @@ def rollcall_command(
     database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL")] = None,
 ) -> None:
     """Everyone on site now: visitors checked in, and rooms where sensors count people."""
-    from hub.cli import fail, settings_with
-    from hub.runtime import Database
+    from hub.cli import settings_with
+    from hub.cli_session import database_session
     from hub.services import rollcall
 
     settings = settings_with(database_url=database_url)
-    try:
-        database = Database.open(settings.database_url)
-    except AtriumError as error:
-        raise fail(error) from None
-    try:
-        with database.sessions.begin() as session:
-            call = rollcall.roll_call(
-                session, now=datetime.now(UTC), stale_after=rollcall.stale_after(settings), actor="cli"
-            )
-    except AtriumError as error:
-        raise fail(error) from None
-    finally:
-        database.close()
+    with database_session(database_url) as session:
+        call = rollcall.roll_call(
+            session, now=datetime.now(UTC), stale_after=rollcall.stale_after(settings), actor="cli"
+        )
     if output is Format.JSON:
         typer.echo(json.dumps(asdict(call), default=lambda value: value.isoformat(), indent=2))
     else:

@@ -33,6 +33,7 @@ from hub.store.booking_models import Booking, BookingStatus
 from hub.store.db import dialect_insert
 from hub.store.facilities_models import RoomCleaning
 from hub.store.models import Device, Floor, Room
+from hub.store.registry import rooms_of_devices
 from hub.store.room_live_models import RoomLive
 
 READING_GAP_CAP = timedelta(minutes=15)
@@ -105,9 +106,8 @@ def _counters(session: Session, room_ids: Collection[str], now: datetime) -> dic
 
 def count_occupied_time(session: Session, news: Sequence[NewMessage], now: datetime) -> None:
     """The reaction: each occupancy reading adds the time since its room's previous reading, if that saw people."""
-    of_devices = sa.select(Device.id, Device.room_id).where(Device.id.in_(sorted({new.device_id for new in news})))
-    rooms = {device_id: room_id for device_id, room_id in session.execute(of_devices)}
-    counters = _counters(session, {room_id for room_id in rooms.values() if room_id is not None}, now)
+    rooms = rooms_of_devices(session, (new.device_id for new in news))
+    counters = _counters(session, set(rooms.values()), now)
     for new in news:
         reading = new.message
         assert isinstance(reading, OccupancyTelemetry)

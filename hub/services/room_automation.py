@@ -23,7 +23,7 @@ from hub.services.room_displays import mark_room_changed, room_live
 from hub.store.booking_models import HOLDS_ROOM, Booking, BookingSource
 from hub.store.db import dialect_insert
 from hub.store.models import Device, Room
-from hub.store.registry import get_site
+from hub.store.registry import get_site, rooms_of_devices
 from hub.store.room_live_models import RoomLive
 from hub.store.ticket_models import TicketSource
 
@@ -67,9 +67,8 @@ def _live_rows(session: Session, room_ids: Collection[str]) -> dict[str, RoomLiv
 
 def record_occupancy(session: Session, news: Sequence[NewMessage], _now: datetime) -> None:
     """Occupancy readings update their rooms' live occupancy (the rules act on it), in the order they came."""
-    of_devices = sa.select(Device.id, Device.room_id).where(Device.id.in_(sorted({new.device_id for new in news})))
-    rooms = {device_id: room_id for device_id, room_id in session.execute(of_devices)}
-    lives = _live_rows(session, {room_id for room_id in rooms.values() if room_id is not None})
+    rooms = rooms_of_devices(session, (new.device_id for new in news))
+    lives = _live_rows(session, set(rooms.values()))
     for new in news:
         reading = new.message
         assert isinstance(reading, OccupancyTelemetry)

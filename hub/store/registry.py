@@ -1,6 +1,6 @@
 """Queries over the device registry and what devices said."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,6 +38,12 @@ def list_devices(
     if online is not None:
         query = query.where(Device.online.is_(online))
     return session.scalars(query).unique().all()
+
+
+def rooms_of_devices(session: Session, device_ids: Iterable[str]) -> dict[str, str]:
+    """The room of each of these devices that has one (a batch's reactions look them up in one query)."""
+    query = sa.select(Device.id, Device.room_id).where(Device.id.in_(sorted(set(device_ids))))
+    return {device_id: room_id for device_id, room_id in session.execute(query) if room_id is not None}
 
 
 def get_device(session: Session, device_id: str) -> Device:
