@@ -26,8 +26,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from itertools import pairwise
-from typing import cast
+from itertools import groupby, pairwise
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -44,7 +44,7 @@ from hub.services.recurrence import local_day_bounds
 from hub.settings import Settings
 from hub.store.db import dialect_insert
 from hub.store.energy_models import EnergyHour, EnergyMeter, EnergyReading
-from hub.store.models import Device, DeviceMessage, Floor, Room, Site
+from hub.store.models import Device, DeviceMessage, Floor, Room, Site, UTCDateTime
 from hub.store.room_live_models import RoomLive
 
 HOUR = timedelta(hours=1)
@@ -119,67 +119,173 @@ def hourly_usage(readings: Sequence[tuple[datetime, float]]) -> dict[datetime, f
 
 
 def roll_up(session: Session, now: datetime, *, meters: int = METERS_PER_RUN) -> int:
-    """Job: roll up pending readings, a meter at a time; returns how many readings it rolled up."""
-    pending_meters = session.scalars(
+    """Job: roll up pending readings of up to ``meters`` meters; returns how many readings it rolled up.
+
+    A few statements whatever the number of meters: lock the meters, read every reading their windows
+    need in one query (the database works out each window), then replace their buckets and flags.
+    """
+    pending_meters = (
         sa.select(EnergyReading.device_id).where(EnergyReading.rolled_up.is_(False)).distinct().limit(meters)
+    )
+    locked = session.scalars(
+        sa.select(EnergyMeter.device_id)
+        .where(EnergyMeter.device_id.in_(pending_meters))
+        .with_for_update(skip_locked=True)  # a meter another worker is rolling up is skipped, not waited for
     ).all()
-    done = 0
-    for device_id in pending_meters:
-        locked = session.scalar(
-            sa.select(EnergyMeter).where(EnergyMeter.device_id == device_id).with_for_update(skip_locked=True)
-        )
-        if locked is None:
-            continue  # another worker is rolling this meter up
-        done += _roll_up_meter(session, device_id)
-        locked.rolled_up_at = now
-    return done
-
-
-def _ordered(query: sa.Select[EnergyReading], *, descending: bool = False) -> sa.Select[EnergyReading]:
-    if descending:
-        return query.order_by(EnergyReading.read_at.desc(), EnergyReading.seq.desc())
-    return query.order_by(EnergyReading.read_at, EnergyReading.seq)
-
-
-def _roll_up_meter(session: Session, device_id: str) -> int:
-    of_meter = sa.select(EnergyReading).where(EnergyReading.device_id == device_id)
-    pending = session.scalars(_ordered(of_meter.where(EnergyReading.rolled_up.is_(False)))).all()
-    if not pending:
+    if not locked:
         return 0
-    first, last = pending[0].read_at, pending[-1].read_at
-    before = session.scalar(_ordered(of_meter.where(EnergyReading.read_at < first), descending=True).limit(1))
-    after = session.scalar(_ordered(of_meter.where(EnergyReading.read_at > last)).limit(1))
-    window_start = hour_of(before.read_at if before else first)
-    window_end = hour_of(after.read_at if after else last) + HOUR
-    # Every pair of readings that overlaps the window, including the pairs that straddle its edges.
-    edge_before = session.scalar(
-        _ordered(of_meter.where(EnergyReading.read_at < window_start), descending=True).limit(1)
-    )
-    edge_after = session.scalar(_ordered(of_meter.where(EnergyReading.read_at >= window_end)).limit(1))
-    inside = session.scalars(
-        _ordered(of_meter.where(EnergyReading.read_at >= window_start, EnergyReading.read_at < window_end))
-    ).all()
-    readings = [r for r in (edge_before, *inside, edge_after) if r is not None]
-    usage = hourly_usage([(r.read_at, r.energy_kwh) for r in readings])
-    room_id = session.scalar(sa.select(Device.room_id).where(Device.id == device_id))
-    session.execute(
-        sa.delete(EnergyHour).where(
-            EnergyHour.device_id == device_id,
-            EnergyHour.hour_start >= window_start,
-            EnergyHour.hour_start < window_end,
+    windows = [_Window.of(device_id, rows) for device_id, rows in _window_readings(session, locked)]
+    connection = session.connection()
+    if windows:
+        connection.execute(_DELETE_HOURS, [window.bounds() for window in windows])
+        hours = [row for window in windows for row in window.hours()]
+        if hours:
+            connection.execute(sa.insert(_HOURS), hours)
+        pending = [{"b_device_id": w.device_id, "b_seq": seq} for w in windows for seq in w.pending]
+        if pending:
+            connection.execute(_MARK_ROLLED_UP, pending)
+    connection.execute(sa.update(_METERS).where(_METERS.c.device_id.in_(locked)).values(rolled_up_at=now))
+    return sum(len(window.pending) for window in windows)
+
+
+_HOURS = cast(sa.Table, EnergyHour.__table__)
+_DELETE_HOURS = sa.delete(_HOURS).where(
+    _HOURS.c.device_id == sa.bindparam("b_device_id"),
+    _HOURS.c.hour_start >= sa.bindparam("b_start", type_=_HOURS.c.hour_start.type),
+    _HOURS.c.hour_start < sa.bindparam("b_end", type_=_HOURS.c.hour_start.type),
+)
+_MARK_ROLLED_UP = (
+    sa.update(_READINGS)
+    .where(_READINGS.c.device_id == sa.bindparam("b_device_id"), _READINGS.c.seq == sa.bindparam("b_seq"))
+    .values(rolled_up=True)
+)
+
+
+@dataclass
+class _Window:
+    """The hours one meter's pending readings touch, and every reading needed to recompute them.
+
+    From the hour of the reading before the first pending one to the hour of the reading after the last
+    (a late reading changes the pair on each side of it), plus the readings just outside, whose pairs
+    straddle the window's edges.
+    """
+
+    device_id: str
+    room_id: str | None
+    start: datetime
+    end: datetime
+    readings: list[tuple[datetime, float]]
+    pending: list[int]
+
+    @classmethod
+    def of(cls, device_id: str, rows: Sequence[sa.Row[tuple[Any, ...]]]) -> "_Window":
+        """From the rows of one meter in (instant, seq) order, some of them before and after the window."""
+        start, end, room_id = rows[0].window_start, rows[0].window_end, rows[0].room_id
+        earlier = [row for row in rows if row.read_at < start]
+        later = [row for row in rows if row.read_at >= end]
+        inside = [row for row in rows if start <= row.read_at < end]
+        kept = [*earlier[-1:], *inside, *later[:1]]
+        return cls(
+            device_id,
+            room_id,
+            start,
+            end,
+            [(row.read_at, row.energy_kwh) for row in kept],
+            [row.seq for row in inside if not row.rolled_up],
         )
+
+    def bounds(self) -> dict[str, object]:
+        return {"b_device_id": self.device_id, "b_start": self.start, "b_end": self.end}
+
+    def hours(self) -> list[dict[str, object]]:
+        usage = hourly_usage(self.readings)
+        return [
+            {"device_id": self.device_id, "hour_start": hour, "room_id": self.room_id, "kwh": kwh}
+            for hour, kwh in sorted(usage.items())
+            if self.start <= hour < self.end
+        ]
+
+
+def _window_readings(
+    session: Session, device_ids: Sequence[str]
+) -> Iterator[tuple[str, list[sa.Row[tuple[Any, ...]]]]]:
+    """Each meter's window (see _Window) and the readings from the last one before it to the first one after."""
+    readings = _READINGS.c
+    other = _READINGS.alias("other")
+
+    def latest_before(device_id: sa.ColumnElement[str], instant: sa.ColumnElement[datetime]) -> sa.ScalarSelect[Any]:
+        found = sa.select(sa.func.max(other.c.read_at)).where(other.c.device_id == device_id, other.c.read_at < instant)
+        return found.scalar_subquery()
+
+    def earliest_from(device_id: sa.ColumnElement[str], instant: sa.ColumnElement[datetime]) -> sa.ScalarSelect[Any]:
+        found = sa.select(sa.func.min(other.c.read_at)).where(
+            other.c.device_id == device_id, other.c.read_at >= instant
+        )
+        return found.scalar_subquery()
+
+    dialect = session.get_bind().dialect.name
+    pending = (
+        sa.select(
+            readings.device_id,
+            sa.func.min(readings.read_at).label("first_at"),
+            sa.func.max(readings.read_at).label("last_at"),
+        )
+        .where(readings.rolled_up.is_(False), readings.device_id.in_(device_ids))
+        .group_by(readings.device_id)
+        .cte("pending")
     )
-    rows = [
-        {"device_id": device_id, "hour_start": hour, "room_id": room_id, "kwh": kwh}
-        for hour, kwh in sorted(usage.items())
-        if window_start <= hour < window_end
-    ]
-    if rows:
-        session.execute(sa.insert(EnergyHour), rows)
-    for reading in pending:
-        reading.rolled_up = True
-    session.flush()
-    return len(pending)
+    after_last = sa.select(sa.func.min(other.c.read_at)).where(
+        other.c.device_id == pending.c.device_id, other.c.read_at > pending.c.last_at
+    )
+    window = sa.select(
+        pending.c.device_id,
+        _hour_start(
+            dialect, sa.func.coalesce(latest_before(pending.c.device_id, pending.c.first_at), pending.c.first_at)
+        ),
+        _hour_start(dialect, sa.func.coalesce(after_last.scalar_subquery(), pending.c.last_at), later=True),
+    ).cte("windows")
+    device_id, window_start, window_end = window.c
+    span = sa.select(
+        device_id,
+        window_start.label("window_start"),
+        window_end.label("window_end"),
+        sa.func.coalesce(latest_before(device_id, window_start), window_start).label("low"),
+        sa.func.coalesce(earliest_from(device_id, window_end), window_end).label("high"),
+    ).cte("span")
+    query = (
+        sa.select(
+            readings.device_id,
+            readings.seq,
+            readings.read_at,
+            readings.energy_kwh,
+            readings.rolled_up,
+            span.c.window_start,
+            span.c.window_end,
+            Device.room_id,
+        )
+        .join(
+            span,
+            sa.and_(
+                readings.device_id == span.c.device_id,
+                readings.read_at >= span.c.low,
+                readings.read_at <= span.c.high,
+            ),
+        )
+        .outerjoin(Device, Device.id == readings.device_id)
+        .order_by(readings.device_id, readings.read_at, readings.seq)
+    )
+    rows = session.connection().execute(query).all()  # Core rows: no ORM loading per row
+    for device_id_, group in groupby(rows, key=lambda row: row.device_id):
+        yield device_id_, list(group)
+
+
+def _hour_start(dialect: str, instant: sa.ColumnElement[Any], *, later: bool = False) -> sa.ColumnElement[datetime]:
+    """The start of the UTC hour of ``instant`` (or of the hour after it), in SQL; the same instant as hour_of."""
+    if dialect == "sqlite":  # timestamps are text there, in SQLAlchemy's format; the result must match it
+        modifiers = ["+1 hour"] if later else []
+        return sa.func.strftime("%Y-%m-%d %H:00:00.000000", instant, *modifiers, type_=UTCDateTime)
+    hour = sa.func.timezone("UTC", sa.func.date_trunc("hour", sa.func.timezone("UTC", instant)), type_=UTCDateTime)
+    return hour + sa.literal(HOUR, sa.Interval) if later else hour
 
 
 # --- reports ---

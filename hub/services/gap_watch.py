@@ -1,9 +1,11 @@
 """Counts the messages missing from devices' sequences (ingest counter ``gaps``), and un-counts filled ones.
 
 A timed job on the leading hub. It remembers, per device, the number up to which nothing is
-missing, so a device that lost nothing costs one index lookup per run; devices with a hole are
-looked at again every run until a replay fills it. The counter is set to the number of messages
-missing now, so a hole filled later leaves it; a hub taking the lead starts over and corrects it.
+missing, so a device that lost nothing is looked at only from there; devices with a hole are
+looked at again every run until a replay fills it. One run is two reads whatever the fleet's size:
+every device's highest number, then one windowed query over the devices that said something new.
+The counter is set to the number of messages missing now, so a hole filled later leaves it; a hub
+taking the lead starts over and corrects it.
 """
 
 from datetime import datetime, timedelta
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.store.journal import add_to_counters, read_counters
 from hub.store.models import Device
-from hub.store.seq_gaps import SeqGap, scan_gaps
+from hub.store.seq_gaps import SeqGap, Stored, find_holes, judge
 
 GAPS = "gaps"
 """The ingest counter of messages missing now (below each device's highest stored number)."""
@@ -31,15 +33,17 @@ class GapWatch:
 
     def run(self, session: Session, now: datetime) -> int:
         """Look at the devices that said something new or have holes; returns the messages missing now."""
-        devices = session.execute(sa.select(Device.id, Device.last_seq).where(Device.last_seq.is_not(None)))
-        for device_id, last_seq in devices:
+        heard = session.execute(sa.select(Device.id, Device.last_seq).where(Device.last_seq.is_not(None)))
+        floors: dict[str, int | None] = {}
+        for device_id, top in heard:
             floor = self._floors.get(device_id)
-            quiet = floor is not None and last_seq is not None and floor >= last_seq
-            if quiet and device_id not in self.missing and device_id not in self._unsettled:
-                continue
-            scan = scan_gaps(
-                session, device_id, since_seq=floor, settled_before=now - self.grace, max_span=self.max_span
-            )
+            quiet = floor is not None and top is not None and floor >= top
+            if not quiet or device_id in self.missing or device_id in self._unsettled:
+                floors[device_id] = floor
+        found = find_holes(session, floors)
+        settled_before = now - self.grace
+        for device_id in floors:
+            scan = judge(found.get(device_id, Stored()), settled_before=settled_before, max_span=self.max_span)
             if scan.floor is not None:
                 self._floors[device_id] = scan.floor
             self._remember(device_id, scan.settled, scan.unsettled)
