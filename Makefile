@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/atrium demo $(DEMO_ARGS)
 
-## Lint, type-check and run the whole test suite (slow and fault-injection tests included).
+## Lint, type-check and run the whole test suite (slow and fault-injection tests included), on
+## PYTEST_WORKERS processes (default 2: most tests wait on brokers and databases, not the CPU).
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --durations=15
 
 ## Only the quick tests.
 test-fast: $(STAMP)

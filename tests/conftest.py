@@ -1,5 +1,6 @@
 """Fixtures that start real parts: a broker on a free port, a SQLite file and a PostgreSQL database."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,10 @@ import pytest
 
 from tests.brokers import TestBroker, start_test_broker
 from tests.databases import DATABASE_KINDS, ScratchDatabase, create_test_database
+
+# One site secret for the whole run, so tests (and their hubs, in this process or as child processes) never
+# race to create var/secret.key in the working directory when pytest runs them side by side (-n).
+os.environ.setdefault("ATRIUM_SECRET_KEY", "5e" * 32)
 
 
 @pytest.fixture

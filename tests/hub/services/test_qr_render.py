@@ -52,7 +52,7 @@ def test_tokens_stay_small_enough_for_version_6() -> None:
 
 
 @pytest.mark.parametrize("max_width_px", [PHONE_PX, EMAIL_PX])
-@pytest.mark.parametrize("token", [TYPICAL, LONGEST])
+@pytest.mark.parametrize("token", [TYPICAL, LONGEST], ids=["typical", "longest"])
 def test_png_decodes_back_to_the_token(token: str, max_width_px: int) -> None:
     png = render_png(token, max_width_px=max_width_px)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
@@ -73,7 +73,7 @@ def test_png_refuses_a_size_too_small_for_one_pixel_a_module() -> None:
         render_png(TYPICAL, max_width_px=44)
 
 
-@pytest.mark.parametrize("token", [TYPICAL, LONGEST])
+@pytest.mark.parametrize("token", [TYPICAL, LONGEST], ids=["typical", "longest"])
 def test_svg_draws_the_same_modules(token: str) -> None:
     svg = render_svg(token, max_width_px=EMAIL_PX)
     root = ET.fromstring(svg)
