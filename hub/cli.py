@@ -77,7 +77,7 @@ def setup_logging(level: str) -> None:
 
 def fail(error: Exception) -> typer.Exit:
     """Print one clear sentence and give the exit code for bad configuration."""
-    console.print(f"[bold red]atrium:[/] {error}")
+    console.print(f"[bold red]atrium:[/] {error}", soft_wrap=True)  # a path or URL in it stays whole
     return typer.Exit(code=2)
 
 

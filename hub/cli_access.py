@@ -68,7 +68,7 @@ def add_user(
         roles = ", ".join(user.roles)
     console.print(f"Made [bold]{username}[/] ({roles}).")
     if made:
-        console.print(f"Password (shown once): [bold]{password}[/]")
+        console.print(f"Password (shown once): [bold]{password}[/]", soft_wrap=True)
 
 
 @users_app.command("list")
@@ -128,9 +128,8 @@ def set_password(
     password, made = _password(password_file)
     with database_session(database_url) as session:
         users.set_password(session, users.find_user(session, username), password, actor=_actor(), now=datetime.now(UTC))
-    console.print(
-        f"{username}'s password is set." + (f" New password (shown once): [bold]{password}[/]" if made else "")
-    )
+    shown = f" New password (shown once): [bold]{password}[/]" if made else ""
+    console.print(f"{username}'s password is set.{shown}", soft_wrap=True)
 
 
 @keys_app.command("create")
@@ -151,9 +150,9 @@ def create_key(
         key_id = key.id
     if output is not None:
         write_secret_file(output, text)
-        console.print(f"Key {key_id} ({kind}, {name}) written to {output}.")
+        console.print(f"Key {key_id} ({kind}, {name}) written to {output}.", soft_wrap=True)
     else:
-        console.print(f"Key {key_id} ({kind}, {name}), shown once:\n{text}")
+        console.print(f"Key {key_id} ({kind}, {name}), shown once:\n{text}", soft_wrap=True)
 
 
 def write_secret_file(path: Path, text: str) -> None:
